@@ -1,0 +1,121 @@
+# sbx build. `make` builds the host binaries (sbx, sbxd, sbx-vhost) and the guest's
+# static sbx-init; `make check` runs the whole suite (tests/run). Sources are picked up
+# by directory, so adding a file needs no edit here:
+#   src/common src/proto src/virtio/** src/vhost src/daemon src/engine src/cli -> libsbx.a
+#   src/guest (minus main.c)                                                 -> libguest.a
+#   <dir>/main.c of cli, daemon, vhost                                       -> one binary each
+#   src/guest/*.c + src/proto/*.c, musl static                               -> sbx-init
+#   tests/unit/*_test.c -> one test binary each; tests/fuzz/*.c -> one libFuzzer target each
+#   tests/guest/*.c -> static musl helper programs put into test guests
+# Variants: SAN=1 (ASan+UBSan, into build/san), FUZZ=1 (clang + libFuzzer, into build/fuzz).
+
+CC      ?= gcc
+SAN     ?= 0
+FUZZ    ?= 0
+MUSLCC  ?= musl-gcc
+
+ifeq ($(FUZZ),1)
+  CC    := clang
+  BUILD ?= build/fuzz
+  SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),1)
+  BUILD ?= build/san
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  BUILD ?= build
+  SANFLAGS :=
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -Isrc -MMD -MP
+ifeq ($(SAN)$(FUZZ),00)
+  CFLAGS += $(HARDEN) -fPIE
+  LDFLAGS += -pie -Wl,-z,relro,-z,now
+endif
+LDFLAGS += $(SANFLAGS) -Wl,--as-needed
+LIBS    := -ljansson -lsqlite3 -lmicrohttpd -lcurl -lseccomp -lutil -lpthread
+
+GUEST_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -Os -static -Isrc -MMD -MP
+
+MAINS       := src/cli/main.c src/daemon/main.c src/vhost/main.c
+HOST_SRC    := $(filter-out $(MAINS),$(wildcard src/common/*.c src/proto/*.c src/vhost/*.c \
+                 src/daemon/*.c src/engine/*.c src/cli/*.c) $(shell find src/virtio -name '*.c'))
+GUEST_LIB_SRC := $(filter-out src/guest/main.c,$(wildcard src/guest/*.c))
+GUEST_SRC   := $(wildcard src/guest/*.c src/proto/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*_test.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/*.c)
+GUEST_TOOLS := $(wildcard tests/guest/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+BINS  := $(BUILD)/sbx $(BUILD)/sbxd $(BUILD)/sbx-vhost
+UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+GUEST_TOOL_BINS := $(patsubst tests/guest/%.c,$(BUILD)/guest/%,$(GUEST_TOOLS))
+
+.PHONY: all host guest tests fuzz check clean format lint
+all: host guest
+host: $(BINS) $(BUILD)/lib/sbx/images
+guest: $(BUILD)/lib/sbx/sbx-init $(GUEST_TOOL_BINS)
+tests: $(UNITS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libsbx.a: $(call obj,$(HOST_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libguest.a: $(call obj,$(GUEST_LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sbx: $(call obj,src/cli/main.c) $(BUILD)/libsbx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/sbxd: $(call obj,src/daemon/main.c) $(BUILD)/libsbx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/sbx-vhost: $(call obj,src/vhost/main.c) $(BUILD)/libsbx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The guest agent: static, musl, no host libraries.
+$(BUILD)/lib/sbx/sbx-init: $(GUEST_SRC) $(wildcard src/proto/*.h src/guest/*.h)
+	@mkdir -p $(dir $@)
+	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $(GUEST_SRC)
+$(BUILD)/guest/%: tests/guest/%.c
+	@mkdir -p $(dir $@)
+	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $<
+
+# Image scripts travel with the binaries so an installed sbx finds them beside itself.
+$(BUILD)/lib/sbx/images: $(shell find images -type f)
+	@mkdir -p $(dir $@)
+	rm -rf $@ && cp -r images $@
+
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libsbx.a $(BUILD)/libguest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzz:
+	$(MAKE) FUZZ=1 fuzzers
+fuzzers: $(FUZZERS)
+$(BUILD)/fuzz/%: $(call obj,tests/fuzz/%.c) $(BUILD)/libsbx.a $(BUILD)/libguest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+check: all
+	tests/run
+
+format:
+	clang-format -i $$(find src tests -name '*.[ch]')
+
+lint:
+	clang-format --dry-run --Werror $$(find src tests -name '*.[ch]')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -D_GNU_SOURCE -Isrc src tests
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
