@@ -43,7 +43,7 @@ MAINS       := src/cli/main.c src/daemon/main.c src/vhost/main.c
 HOST_SRC    := $(filter-out $(MAINS),$(wildcard src/common/*.c src/proto/*.c src/vhost/*.c \
                  src/daemon/*.c src/engine/*.c src/cli/*.c) $(shell find src/virtio -name '*.c'))
 GUEST_LIB_SRC := $(filter-out src/guest/main.c,$(wildcard src/guest/*.c))
-GUEST_SRC   := $(wildcard src/guest/*.c src/proto/*.c)
+GUEST_SRC   := $(filter-out src/proto/agent_client.c,$(wildcard src/guest/*.c src/proto/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/*.c)
 GUEST_TOOLS := $(wildcard tests/guest/*.c)

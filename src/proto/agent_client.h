@@ -13,6 +13,7 @@
 /**
  * agent_connect() - open a stream to guest vsock @port through the hybrid socket @uds_path.
  * @timeout_ms: bound on connect + handshake; never blocks longer.
+ * The fd is non-blocking and close-on-exec; the other agent_* calls expect exactly that.
  * Return: connected fd, or -1 with errno (ECONNREFUSED/ENOENT: VM or agent not there,
  * ETIMEDOUT, EPROTO: bad handshake reply).
  */
@@ -46,9 +47,9 @@ struct agent_exec_opts {
 	char *const *env;  /* NULL-terminated "K=V" added to the guest's default env; may be NULL */
 	const char *cwd;   /* NULL: the user's home directory */
 	const char *user;  /* "root", "agent", a name or a numeric uid; NULL: "agent" */
-	bool tty;          /* allocate a pty in the guest (-t) */
+	bool tty;	   /* allocate a pty in the guest (-t) */
 	bool interactive;  /* forward our stdin (-i); without it the guest's stdin is empty */
-	bool detach;       /* -d: start it and return at once, no output (status 0 if started) */
+	bool detach;	   /* -d: start it and return at once, no output (status 0 if started) */
 };
 
 /**

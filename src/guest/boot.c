@@ -1,0 +1,342 @@
+/* PID 1's boot steps, in order: /dev (console) /proc /sys, kernel modules, the disks, the
+ * overlay root (read-only base below, the state disk above), switch root, the mounts inside,
+ * hostname, clock, lo. Also the clean power-off. Runs only in the VM as PID 1; never exits:
+ * a missing base disk powers the VM off with one clear console line. */
+#include "guest/gi.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NEWROOT "/mnt/root"
+#define BASE	"/mnt/base"
+#define STATE	"/mnt/state"
+
+static void mnt(const char *src, const char *dst, const char *type, unsigned long fl,
+		const char *data)
+{
+	mkdir(dst, 0755);
+	if (mount(src, dst, type, fl, data) < 0)
+		gi_log("mount %s on %s: %s", type ? type : src, dst, strerror(errno));
+}
+
+int gi_cmdline_get(const char *key, char *out, size_t n)
+{
+	char buf[4096], *tok, *save = NULL;
+	size_t kl = strlen(key);
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = 0;
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		if (strncmp(tok, key, kl) == 0 && tok[kl] == '=') {
+			snprintf(out, n, "%s", tok + kl + 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void load_modules(void)
+{
+	FILE *f = fopen("/etc/sbx/modules", "re");
+	char line[512], path[600];
+
+	if (!f) {
+		gi_log("no /etc/sbx/modules: %s", strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int fd;
+
+		line[strcspn(line, "\r\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		snprintf(path, sizeof(path), "%s%s", line[0] == '/' ? "" : "/lib/modules/", line);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			gi_log("module %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+			gi_log("loading module %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	fclose(f);
+}
+
+/* Scan /sys/block/vd* for serials. Return: number of vd disks seen. */
+static int scan_disks(char *base, char *state, size_t n)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *e;
+	int seen = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char p[300], serial[64] = "";
+		int fd;
+		ssize_t r;
+
+		if (strncmp(e->d_name, "vd", 2) != 0)
+			continue;
+		seen++;
+		snprintf(p, sizeof(p), "/sys/block/%s/serial", e->d_name);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		r = read(fd, serial, sizeof(serial) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		serial[r] = 0;
+		serial[strcspn(serial, "\n")] = 0;
+		if (strcmp(serial, "sbx-base") == 0)
+			snprintf(base, n, "/dev/%s", e->d_name);
+		else if (strcmp(serial, "sbx-state") == 0)
+			snprintf(state, n, "/dev/%s", e->d_name);
+	}
+	closedir(d);
+	return seen;
+}
+
+static void power_off_now(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Find the disks, waiting up to 10 s for the base one (and 200 ms more for the state one). */
+static void find_disks(char *base, char *state, size_t n)
+{
+	long t0 = mono_ms(), found = 0;
+
+	base[0] = state[0] = 0;
+	while (mono_ms() - t0 < 10000) {
+		int seen = scan_disks(base, state, n);
+
+		if (base[0] && !found)
+			found = mono_ms();
+		if (base[0] && (state[0] || seen >= 2 || mono_ms() - found >= 200))
+			return;
+		usleep(5000);
+	}
+	gi_log("no base disk (serial sbx-base) found");
+	power_off_now();
+}
+
+/* Delete the initramfs's files (they stay in RAM otherwise); stays on its device. */
+static void free_tree(int dfd, dev_t dev)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *e;
+
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (sub >= 0)
+				free_tree(sub, dev);
+			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd(d), e->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
+static void mount_root(const char *base, const char *state)
+{
+	char opts[256];
+
+	mkdir("/mnt", 0755);
+	mkdir(BASE, 0755);
+	if (mount(base, BASE, "erofs", MS_RDONLY, NULL) < 0 &&
+	    mount(base, BASE, "ext4", MS_RDONLY, "noload") < 0) {
+		gi_log("mounting the base disk %s (erofs or ext4): %s", base, strerror(errno));
+		power_off_now();
+	}
+	mkdir(STATE, 0755);
+	if (!state[0] || mount(state, STATE, "ext4", MS_NOATIME, NULL) < 0) {
+		if (state[0])
+			gi_log("mounting the state disk %s: %s; changes will be lost at stop",
+			       state, strerror(errno));
+		else
+			gi_log("no state disk (serial sbx-state); changes will be lost at stop");
+		mnt("tmpfs", STATE, "tmpfs", 0, "mode=0755");
+	}
+	mkdir(STATE "/upper", 0755);
+	mkdir(STATE "/work", 0755);
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", BASE, STATE,
+		 STATE);
+	mkdir(NEWROOT, 0755);
+	if (mount("overlay", NEWROOT, "overlay", 0, opts) < 0) {
+		gi_log("mounting the overlay root: %s", strerror(errno));
+		power_off_now();
+	}
+	mnt("tmpfs", NEWROOT "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	mkdir(NEWROOT "/run/sbx", 0755);
+	mnt(BASE, NEWROOT "/run/sbx/base", NULL, MS_MOVE, NULL);
+	mnt(STATE, NEWROOT "/run/sbx/state", NULL, MS_MOVE, NULL);
+	mnt("/dev", NEWROOT "/dev", NULL, MS_MOVE, NULL);
+	mnt("/proc", NEWROOT "/proc", NULL, MS_MOVE, NULL);
+	mnt("/sys", NEWROOT "/sys", NULL, MS_MOVE, NULL);
+}
+
+static void switch_root(void)
+{
+	struct stat st;
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (chdir(NEWROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0) {
+		gi_log("switching root: %s", strerror(errno));
+		power_off_now();
+	}
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		free_tree(fd, st.st_dev); /* the old initramfs, now unreachable */
+	else if (fd >= 0)
+		close(fd);
+}
+
+static void mounts_inside(void)
+{
+	mnt("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+	    "newinstance,ptmxmode=0666,gid=5,mode=620");
+	unlink("/dev/ptmx");
+	if (symlink("pts/ptmx", "/dev/ptmx") < 0)
+		gi_log("/dev/ptmx: %s", strerror(errno));
+	mnt("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	mnt("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	mnt("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+static void set_identity(void)
+{
+	char v[256];
+	int s;
+	struct ifreq ifr;
+
+	if (gi_cmdline_get("sbx.name", v, sizeof(v)) == 0 && sethostname(v, strlen(v)) < 0)
+		gi_log("hostname %s: %s", v, strerror(errno));
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+		gi_log("bringing up lo: %s", strerror(errno));
+	if (s >= 0)
+		close(s);
+}
+
+static void set_clock(void)
+{
+	char v[32];
+	struct timespec ts = {0};
+
+	if (gi_cmdline_get("sbx.time", v, sizeof(v)) < 0)
+		return;
+	ts.tv_sec = (time_t)strtoll(v, NULL, 10);
+	if (ts.tv_sec > 0 && clock_settime(CLOCK_REALTIME, &ts) < 0)
+		gi_log("setting the clock: %s", strerror(errno));
+}
+
+void gi_boot(void)
+{
+	char base[300], state[300];
+	int fd;
+
+	mkdir("/dev", 0755);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	mnt("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	set_clock();
+	load_modules();
+	find_disks(base, state, sizeof(base));
+	mount_root(base, state);
+	switch_root();
+	mounts_inside();
+	set_identity();
+}
+
+void gi_poweroff(void)
+{
+	int st, i;
+
+	gi_log("shutting down");
+	kill(-1, SIGTERM);
+	kill(-1, SIGCONT);
+	for (i = 0; i < 500; i++) {
+		while (waitpid(-1, &st, WNOHANG) > 0)
+			;
+		if (waitpid(-1, &st, WNOHANG) < 0 && errno == ECHILD)
+			break;
+		usleep(10000);
+	}
+	kill(-1, SIGKILL);
+	for (i = 0; i < 200; i++) {
+		if (waitpid(-1, &st, WNOHANG) < 0 && errno == ECHILD)
+			break;
+		usleep(10000);
+	}
+	sync();
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		gi_log("remounting / read-only: %s", strerror(errno));
+	if (mount(NULL, "/run/sbx/state", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 &&
+	    errno != EINVAL)
+		gi_log("remounting the state disk read-only: %s", strerror(errno));
+	sync();
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
