@@ -1,0 +1,99 @@
+/* Sandbox lifecycle in sbxd: create (validation, names, state disk), start (assets,
+ * engine, guest agent), stop, rm, reset, and the per-sandbox serialization that makes
+ * concurrent requests on one sandbox wait for each other. Speaks no HTTP and no SQL:
+ * results are HTTP-like status codes plus one error line. */
+#ifndef SBX_DAEMON_SANDBOX_H
+#define SBX_DAEMON_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/paths.h"
+#include "daemon/store.h"
+#include "engine/accel.h"
+
+#define SBX_ERR_MAX 1024
+
+/* What sbxd knows for its lifetime. */
+struct sbxd_ctx {
+	struct sbx_paths paths;
+	struct store *store;
+	char engine_default[16]; /* "qemu" */
+	enum engine_accel accel; /* from config, else probe */
+	char accel_why[160];	 /* why TCG was picked ("" if KVM or configured) */
+	long tsc_khz;		 /* host TSC kHz for TCG guests */
+};
+
+/* POST /v1/sandboxes body; 0 / NULL means "default". */
+struct sandbox_create_req {
+	const char *agent;
+	const char *workspace;
+	const char *name;
+	long long memory_mib;
+	long long cpus;
+	const char *engine;
+};
+
+/**
+ * sandbox_ctx_init() - read <config>/config (engine=, accel=), probe the accelerator
+ * (logging once when TCG is picked) and fill @ctx (paths must be set, store opened by the
+ * caller). Return 0 or -1 with an error printed (bad config line).
+ */
+int sandbox_ctx_init(struct sbxd_ctx *ctx);
+
+/**
+ * sandbox_create() - validate @req, pick defaults, make <data>/sandboxes/<name>/ with its
+ * sparse ext4 state disk, and record the sandbox (stopped) in *@out.
+ * Return: 201, or 400/409/500 with @err (SBX_ERR_MAX) set; nothing is left on failure.
+ */
+int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
+		   struct sbx_sandbox *out, char *err);
+
+/**
+ * sandbox_start() - boot @name and wait for its guest agent; concurrent calls for one
+ * sandbox wait for the first. Return: 200 with *@out running, or 404/409/500/504 + @err.
+ */
+int sandbox_start(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err);
+
+/**
+ * sandbox_stop() - ask the guest to power off, then stop its processes (escalating to
+ * signals) and remove the run directory. Return: 200 with *@out stopped, or 404 + @err.
+ */
+int sandbox_stop(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err);
+
+/**
+ * sandbox_rm() - delete @name's directory and record; a running one only with @force
+ * (stopped first). Return: 204, or 404/409/500 + @err.
+ */
+int sandbox_rm(struct sbxd_ctx *ctx, const char *name, bool force, char *err);
+
+/**
+ * sandbox_reset() - stop and delete every sandbox. Return 204, or 500 + @err (first error).
+ */
+int sandbox_reset(struct sbxd_ctx *ctx, char *err);
+
+/**
+ * sandbox_busy_try() - claim @name for an operation without waiting (the supervisor uses
+ * this so it never races a start/stop). Return true if claimed; release with
+ * sandbox_busy_release().
+ */
+bool sandbox_busy_try(const char *name);
+
+/**
+ * sandbox_busy_release() - release a claim taken by sandbox_busy_try().
+ */
+void sandbox_busy_release(const char *name);
+
+/**
+ * sandbox_mark_stopped() - the VM of @sb is (or must be treated as) gone: kill whatever
+ * of its processes is still ours, remove its run directory, record it stopped. Caller
+ * holds the busy claim.
+ */
+void sandbox_mark_stopped(struct sbxd_ctx *ctx, struct sbx_sandbox *sb);
+
+/**
+ * sandbox_data_dir() - <data>/sandboxes/<name> into @out (PATH_MAX). Return 0 or -1.
+ */
+int sandbox_data_dir(const struct sbxd_ctx *ctx, const char *name, char *out);
+
+#endif

@@ -1,0 +1,126 @@
+/* The engine interface: how sbxd starts, stops and watches one VM, whatever runs it
+ * (QEMU microvm now, sbx-vmm later). An engine turns a vm spec into detached processes
+ * (pid + start time) that outlive sbxd. It never touches the store or the HTTP layer. */
+#ifndef SBX_ENGINE_ENGINE_H
+#define SBX_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum engine_accel {
+	ENGINE_ACCEL_TCG = 0,
+	ENGINE_ACCEL_KVM = 1,
+};
+
+/* Everything an engine needs to boot one sandbox; all paths absolute. */
+struct engine_vm_spec {
+	const char *name;	  /* sandbox name (guest hostname, sbx.name=) */
+	const char *kernel;	  /* vmlinux (PVH) */
+	const char *initramfs;	  /* cpio with sbx-init */
+	const char *rootfs;	  /* template root image, attached read-only */
+	const char *state_img;	  /* sandbox's ext4 state disk, read-write */
+	const char *vhost_socket; /* vhost-user socket between engine and sbx-vhost */
+	const char *vsock_uds;	  /* hybrid vsock socket sbx-vhost serves to the host */
+	const char *console_log;  /* guest serial output */
+	const char *engine_log;	  /* the VMM's own stdout/stderr */
+	const char *vhost_log;	  /* sbx-vhost's log */
+	const char *vhost_bin;	  /* path of sbx-vhost */
+	const char *qemu_bin;	  /* NULL: "qemu-system-x86_64" from PATH */
+	unsigned memory_mib;
+	unsigned cpus;
+	enum engine_accel accel;
+	long tsc_khz; /* host TSC kHz (TCG clock parameters); 0: unknown */
+	time_t now;   /* host wall clock passed as sbx.time= */
+};
+
+/* One process an engine started, identified by pid and /proc start time (clock ticks
+ * since boot) so a recycled pid is never mistaken for ours. */
+struct engine_proc {
+	pid_t pid;
+	unsigned long long start_time;
+};
+
+/* The processes of one running VM. */
+struct engine_run {
+	struct engine_proc vmm;	  /* qemu-system-x86_64 */
+	struct engine_proc vhost; /* sbx-vhost (vsock device) */
+};
+
+#define ENGINE_ARGV_MAX 64
+
+/* A built command line: argv points into buf. */
+struct engine_argv {
+	char *argv[ENGINE_ARGV_MAX];
+	int argc;
+	char buf[16384];
+	size_t used;
+};
+
+struct engine_ops {
+	const char *name;
+	/* Start the VM's processes detached; on failure nothing is left running and @err
+	 * holds one line (with the tail of the relevant log). Return 0 or -1. */
+	int (*start)(const struct engine_vm_spec *spec, struct engine_run *run, char *err,
+		     size_t errlen);
+	/* Stop the processes of @run (after the guest was asked to power off): wait up to
+	 * @grace_ms for the VMM to exit, then SIGTERM, then SIGKILL; the partner follows. */
+	void (*stop)(struct engine_run *run, int grace_ms);
+};
+
+/* The QEMU microvm engine (src/engine/qemu.c). */
+extern const struct engine_ops engine_qemu;
+
+/**
+ * engine_find() - engine ops by name ("qemu"). Return: ops or NULL if unknown/unavailable.
+ */
+const struct engine_ops *engine_find(const char *name);
+
+/**
+ * qemu_build_argv() - the QEMU command line for @spec into @out (no process started).
+ * Return: 0, or -1 if it does not fit.
+ */
+int qemu_build_argv(const struct engine_vm_spec *spec, struct engine_argv *out);
+
+/**
+ * engine_proc_start_time() - start time of @pid from /proc/<pid>/stat (field 22).
+ * Return: the start time, or 0 if the process does not exist (or is a zombie).
+ */
+unsigned long long engine_proc_start_time(pid_t pid);
+
+/**
+ * engine_proc_alive() - true if @p's pid exists, is not a zombie and has the recorded
+ * start time.
+ */
+bool engine_proc_alive(const struct engine_proc *p);
+
+/**
+ * engine_proc_kill() - send @sig to @p if it is still the process we started.
+ */
+void engine_proc_kill(const struct engine_proc *p, int sig);
+
+/**
+ * engine_proc_wait_exit() - poll until @p is gone or @timeout_ms passes.
+ * Return: true if it exited.
+ */
+bool engine_proc_wait_exit(const struct engine_proc *p, int timeout_ms);
+
+/**
+ * engine_spawn_detached() - run @argv as a daemon: double fork, setsid, stdin from
+ * /dev/null, stdout+stderr appended to @log, every fd closed except @keep_fd, which is
+ * moved to fd 3 (-1: none). The child is not ours to reap (init adopts it).
+ * @out: pid + start time of the started program.
+ * Return: 0, or -1 with @err filled (fork/exec failure).
+ */
+int engine_spawn_detached(char *const argv[], const char *log, int keep_fd, struct engine_proc *out,
+			  char *err, size_t errlen);
+
+/**
+ * engine_log_tail() - the last @lines lines of @path, joined with " | " into @out
+ * (control characters dropped). Empty if the file is missing or empty.
+ */
+void engine_log_tail(const char *path, int lines, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,170 @@
+/* Unit tests for src/daemon/store.c: schema creation, CRUD, unique names, name rules and
+ * default-name generation, on a temporary database. */
+#include "daemon/store.h"
+#include "t.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/sbx-store-test-XXXXXX";
+static char dbpath[256];
+
+static void fill(struct sbx_sandbox *sb, const char *id, const char *name)
+{
+	memset(sb, 0, sizeof(*sb));
+	snprintf(sb->id, sizeof(sb->id), "%s", id);
+	snprintf(sb->name, sizeof(sb->name), "%s", name);
+	snprintf(sb->agent, sizeof(sb->agent), "shell");
+	snprintf(sb->workspace, sizeof(sb->workspace), "/home/me/proj");
+	snprintf(sb->engine, sizeof(sb->engine), "qemu");
+	snprintf(sb->status, sizeof(sb->status), "stopped");
+	sb->memory_mib = 1024;
+	sb->cpus = 2;
+	sb->created_at = 1700000000;
+}
+
+TEST(crud)
+{
+	struct store *st;
+	struct sbx_sandbox a, b, got;
+	CHECK_EQ(store_open(dbpath, &st), 0);
+	fill(&a, "0000000a", "shell-proj");
+	CHECK_EQ(store_insert(st, &a), 0);
+	CHECK_EQ(store_get(st, "shell-proj", &got), 0);
+	CHECK_STR(got.id, "0000000a");
+	CHECK_STR(got.workspace, "/home/me/proj");
+	CHECK_EQ(got.memory_mib, 1024);
+	CHECK_EQ(got.cpus, 2);
+	CHECK_EQ(got.created_at, 1700000000);
+	CHECK_STR(got.status, "stopped");
+	CHECK_EQ(store_get(st, "nope", &got), 1);
+
+	/* unique name and unique id */
+	fill(&b, "0000000b", "shell-proj");
+	CHECK_EQ(store_insert(st, &b), 1);
+	fill(&b, "0000000a", "other");
+	CHECK_EQ(store_insert(st, &b), 1);
+	fill(&b, "0000000b", "other");
+	b.created_at = 1700000001;
+	CHECK_EQ(store_insert(st, &b), 0);
+
+	/* state update round trip */
+	snprintf(a.status, sizeof(a.status), "running");
+	snprintf(a.accel, sizeof(a.accel), "tcg");
+	snprintf(a.run_dir, sizeof(a.run_dir), "/run/sbx/vm/0000000a");
+	a.run.vmm.pid = 1234;
+	a.run.vmm.start_time = 987654321ULL;
+	a.run.vhost.pid = 1233;
+	a.run.vhost.start_time = 987654320ULL;
+	CHECK_EQ(store_update_state(st, &a), 0);
+	CHECK_EQ(store_get(st, "shell-proj", &got), 0);
+	CHECK_STR(got.status, "running");
+	CHECK_STR(got.accel, "tcg");
+	CHECK_STR(got.run_dir, "/run/sbx/vm/0000000a");
+	CHECK_EQ(got.run.vmm.pid, 1234);
+	CHECK(got.run.vmm.start_time == 987654321ULL);
+	CHECK_EQ(got.run.vhost.pid, 1233);
+
+	struct sbx_sandbox *all;
+	size_t n;
+	CHECK_EQ(store_list(st, &all, &n), 0);
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		CHECK_STR(all[0].name, "shell-proj");
+		CHECK_STR(all[1].name, "other");
+	}
+	free(all);
+
+	CHECK_EQ(store_delete(st, "other"), 0);
+	CHECK_EQ(store_delete(st, "other"), 1);
+	fill(&b, "0000000c", "nothere");
+	CHECK_EQ(store_update_state(st, &b), 1);
+	store_close(st);
+
+	/* persistence across reopen */
+	CHECK_EQ(store_open(dbpath, &st), 0);
+	CHECK_EQ(store_get(st, "shell-proj", &got), 0);
+	CHECK_STR(got.status, "running");
+	CHECK_EQ(store_list(st, &all, &n), 0);
+	CHECK_EQ(n, 1);
+	free(all);
+	store_close(st);
+}
+
+TEST(name_rules)
+{
+	CHECK(store_name_valid("a"));
+	CHECK(store_name_valid("shell-proj_1.x"));
+	CHECK(store_name_valid("0abc"));
+	CHECK(!store_name_valid(""));
+	CHECK(!store_name_valid("-abc"));
+	CHECK(!store_name_valid("_abc"));
+	CHECK(!store_name_valid("Abc"));
+	CHECK(!store_name_valid("a b"));
+	CHECK(!store_name_valid("a/b"));
+	CHECK(store_name_valid("a234567890123456789012345678901234567890"));   /* 40 */
+	CHECK(!store_name_valid("a2345678901234567890123456789012345678901")); /* 41 */
+
+	char out[STORE_NAME_MAX + 1];
+	CHECK_EQ(store_name_sanitize("shell-My Project!!", out, STORE_NAME_MAX), 0);
+	CHECK_STR(out, "shell-my-project");
+	CHECK_EQ(store_name_sanitize("..Foo__bar..", out, STORE_NAME_MAX), 0);
+	CHECK_STR(out, "foo__bar");
+	CHECK_EQ(store_name_sanitize("---", out, STORE_NAME_MAX), -1);
+	CHECK_EQ(store_name_sanitize("abcdefgh", out, 4), 0);
+	CHECK_STR(out, "abcd");
+	CHECK_EQ(store_name_sanitize("abc---", out, 4), 0);
+	CHECK_STR(out, "abc");
+}
+
+TEST(default_names)
+{
+	struct store *st;
+	struct sbx_sandbox sb;
+	char name[STORE_NAME_MAX + 1];
+	char db2[300];
+	snprintf(db2, sizeof(db2), "%s/names.db", dir);
+	CHECK_EQ(store_open(db2, &st), 0);
+	CHECK_EQ(store_name_default(st, "shell", "/home/me/My Proj", name), 0);
+	CHECK_STR(name, "shell-my-proj");
+	fill(&sb, "00000001", name);
+	CHECK_EQ(store_insert(st, &sb), 0);
+	CHECK_EQ(store_name_default(st, "shell", "/other/My Proj", name), 0);
+	CHECK_STR(name, "shell-my-proj-2");
+	fill(&sb, "00000002", name);
+	CHECK_EQ(store_insert(st, &sb), 0);
+	CHECK_EQ(store_name_default(st, "shell", "/x/my-proj", name), 0);
+	CHECK_STR(name, "shell-my-proj-3");
+	CHECK_EQ(store_name_default(st, "shell", "/", name), 0);
+	CHECK_STR(name, "shell");
+	CHECK_EQ(store_name_default(
+		     st, "claude", "/a/very-long-directory-name-that-goes-on-and-on-forever", name),
+		 0);
+	CHECK(strlen(name) <= STORE_NAME_MAX - 4);
+	CHECK(store_name_valid(name));
+	CHECK(strncmp(name, "claude-very-long", 16) == 0);
+	store_close(st);
+}
+
+TEST(bad_path)
+{
+	struct store *st = NULL;
+	CHECK_EQ(store_open("/nonexistent-dir/x/sbx.db", &st), -1);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(dbpath, sizeof(dbpath), "%s/sbx.db", dir);
+	RUN(crud);
+	RUN(name_rules);
+	RUN(default_names);
+	RUN(bad_path);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return 1;
+	T_EXIT();
+}
