@@ -1,0 +1,311 @@
+/* `sbx run AGENT|NAME [PATH] [-- ARGS]`: find or create the sandbox, start it (assets, spinner,
+ * the one-time TCG notice) and attach an interactive session running the agent's command.
+ * Leaves the sandbox running when the session ends; never stops or deletes anything. */
+#include "cli/api_client.h"
+#include "cli/cli.h"
+#include "common/assets.h"
+#include "common/err.h"
+#include "engine/accel.h"
+#include "proto/agent_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char run_help[] =
+    "Usage: sbx run [OPTIONS] AGENT|NAME [PATH] [-- ARGS...]\n"
+    "\n"
+    "Start a sandbox and attach to its agent. NAME: an existing sandbox (started if\n"
+    "stopped). AGENT: reuse this agent's sandbox for workspace PATH (default: the\n"
+    "current directory) or create one. For the shell agent the session is `bash -l`\n"
+    "as user agent, with ARGS appended. Leaving the session keeps the sandbox running\n"
+    "(stop it with `sbx stop NAME`).\n"
+    "\n"
+    "Options (used when a sandbox is created):\n"
+    "      --name NAME     sandbox name (default: AGENT-<basename of PATH>)\n"
+    "  -m, --memory SIZE   guest memory, e.g. 4g, 512m\n"
+    "      --cpus N        virtual CPUs\n"
+    "      --engine E      VM engine: qemu (default)\n"
+    "  -h, --help          show this help\n";
+
+void cli_tcg_reason(char *buf, size_t len)
+{
+	if (accel_probe(buf, len) == ENGINE_ACCEL_KVM || !buf[0]) {
+		snprintf(buf, len, "sbxd is configured for TCG");
+		return;
+	}
+	/* the notice already says "cannot run a stock kernel": keep the reason short */
+	char *dup = strstr(buf, ", which cannot run a stock kernel");
+	if (dup)
+		*dup = '\0';
+}
+
+/* sbxd's pid as text (its lifetime's identity), or "" if unknown. */
+static void sbxd_identity(const struct sbx_paths *p, char *id, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n = -1;
+
+	id[0] = '\0';
+	if (sbx_path_join(path, "%s/sbxd.pid", p->runtime) == 0) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, id, len - 1);
+			close(fd);
+		}
+	}
+	id[n > 0 ? n : 0] = '\0';
+	id[strcspn(id, "\n")] = '\0';
+	if (!id[0])
+		snprintf(id, len, "shown");
+}
+
+static bool tcg_notice_due(const struct sbx_paths *p, char *path, char *id, size_t idlen)
+{
+	char seen[64] = "";
+
+	if (sbx_path_join(path, "%s/tcg-notice-shown", p->runtime) < 0)
+		return false;
+	sbxd_identity(p, id, idlen);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, seen, sizeof(seen) - 1);
+		close(fd);
+		seen[n > 0 ? n : 0] = '\0';
+		seen[strcspn(seen, "\n")] = '\0';
+	}
+	return strcmp(seen, id) != 0;
+}
+
+void cli_tcg_notice(const struct sbx_paths *p)
+{
+	char path[PATH_MAX], id[64], why[256] = "";
+
+	if (!tcg_notice_due(p, path, id, sizeof(id)))
+		return;
+	cli_tcg_reason(why, sizeof(why));
+	sbx_err("KVM cannot run a stock kernel here (%s); using QEMU TCG emulation (slower)", why);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dprintf(fd, "%s\n", id);
+		close(fd);
+	}
+}
+
+int cli_start_sandbox(struct api *a, const struct sbx_paths *p, const char *name, const char *agent,
+		      json_t **out)
+{
+	char path[128], label[96], nfile[PATH_MAX], id[64];
+	struct sbx_assets assets;
+	struct api_resp r;
+
+	*out = NULL;
+	if (*agent && assets_ensure(p, agent, false, &assets) < 0)
+		return 1;
+	/* say why it is slow before the wait, not after */
+	if (tcg_notice_due(p, nfile, id, sizeof(id))) {
+		if (api_call(a, "GET", "/v1/version", NULL, API_TIMEOUT_SHORT, &r) == 0 &&
+		    strcmp(api_str(r.json, "accel"), "tcg") == 0)
+			cli_tcg_notice(p);
+		api_resp_free(&r);
+	}
+	snprintf(path, sizeof(path), "/v1/sandboxes/%s/start", name);
+	snprintf(label, sizeof(label), "Starting sandbox %s", name);
+	a->spinner = label;
+	if (api_call(a, "POST", path, NULL, API_TIMEOUT_BOOT, &r) < 0) {
+		api_resp_free(&r);
+		return 1;
+	}
+	if (r.status == 404) {
+		sbx_err("no sandbox named %s (see sbx ls)", name);
+		api_resp_free(&r);
+		return 1;
+	}
+	if (r.status != 200 || !json_is_object(r.json)) {
+		api_print_error(&r);
+		api_resp_free(&r);
+		return 1;
+	}
+	*out = json_incref(r.json);
+	api_resp_free(&r);
+	if (strcmp(api_str(*out, "accel"), "tcg") == 0)
+		cli_tcg_notice(p);
+	return 0;
+}
+
+/* An existing sandbox of @agent for workspace @ws, to reuse (caller decrefs), or NULL. */
+static json_t *find_for_workspace(struct api *a, const char *agent, const char *ws)
+{
+	struct api_resp r;
+	json_t *hit = NULL, *sb;
+	size_t i;
+
+	if (api_call(a, "GET", "/v1/sandboxes", NULL, API_TIMEOUT_SHORT, &r) == 0 &&
+	    r.status == 200 && json_is_array(r.json)) {
+		for (i = 0; i < json_array_size(r.json); i++) {
+			sb = json_array_get(r.json, i);
+			if (strcmp(api_str(sb, "agent"), agent) == 0 &&
+			    strcmp(api_str(sb, "workspace"), ws) == 0) {
+				hit = json_incref(sb);
+				break;
+			}
+		}
+	}
+	api_resp_free(&r);
+	return hit;
+}
+
+/* The agent's interactive command: shell -> bash -l; others -> their CLI of the same name. */
+static char **session_argv(const char *agent, char **args, int nargs)
+{
+	char **v = calloc((size_t)nargs + 3, sizeof(*v));
+	int n = 0;
+
+	if (!v)
+		return NULL;
+	if (strcmp(agent, "shell") == 0 || !*agent) {
+		v[n++] = "bash";
+		v[n++] = "-l";
+	} else {
+		v[n++] = (char *)agent;
+	}
+	for (int i = 0; i < nargs; i++)
+		v[n++] = args[i];
+	v[n] = NULL;
+	return v;
+}
+
+static int attach(const char *name, json_t *sb, char **args, int nargs)
+{
+	const char *vs = api_str(sb, "vsock_socket");
+	char **argv = session_argv(api_str(sb, "agent"), args, nargs);
+	bool term = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	int fd, rc;
+
+	if (!argv) {
+		sbx_err("run: out of memory (free some memory)");
+		return 1;
+	}
+	fd = *vs ? agent_connect(vs, SBX_AGENT_PORT, 10000) : -1;
+	if (fd < 0) {
+		sbx_err("run %s: cannot reach the sandbox's agent at %s: %s (try sbx stop %s, then "
+			"again)",
+			name, *vs ? vs : "(no vsock socket)", *vs ? strerror(errno) : "not running",
+			name);
+		free(argv);
+		return 1;
+	}
+	struct agent_exec_opts o = {
+	    .argv = argv,
+	    .user = "agent",
+	    .tty = term, /* without a terminal: pipes, so `echo cmd | sbx run box` works */
+	    .interactive = true,
+	};
+	rc = agent_exec_run(fd, &o);
+	close(fd);
+	free(argv);
+	return rc < 0 ? 1 : rc;
+}
+
+/**
+ * cmd_run() - `sbx run [OPTIONS] AGENT|NAME [PATH] [-- ARGS...]`.
+ */
+int cmd_run(int argc, char **argv, const struct sbx_paths *p)
+{
+	static const struct cli_opt opts[] = {
+	    {0, "name", CLI_ARG_VALUE, CREATE_OPT_NAME},
+	    {'m', "memory", CLI_ARG_VALUE, CREATE_OPT_MEMORY},
+	    {0, "cpus", CLI_ARG_VALUE, CREATE_OPT_CPUS},
+	    {0, "engine", CLI_ARG_VALUE, CREATE_OPT_ENGINE},
+	    {0, NULL, 0, 0},
+	};
+	struct create_args c = {0};
+	struct cli_parser ps;
+	const char *pos[2];
+	int npos = 0, id, nargs = 0;
+	char **args = NULL;
+
+	cli_parser_init(&ps, argc, argv, "run", opts, false);
+	while ((id = cli_opt_next(&ps)) != CLI_OPT_END) {
+		switch (id) {
+		case CLI_OPT_ERROR:
+			return 1;
+		case CLI_OPT_HELP:
+			fputs(run_help, stdout);
+			return 0;
+		case CLI_OPT_POSITIONAL:
+			if (ps.after_dashdash) {
+				args = argv + ps.i - 1;
+				nargs = argc - ps.i + 1;
+				ps.i = argc;
+				break;
+			}
+			if (npos == 2)
+				return cli_usage_error("run",
+						       "too many arguments at '%s' (put "
+						       "the agent's arguments after --)",
+						       ps.value);
+			pos[npos++] = ps.value;
+			break;
+		default:
+			if (create_args_flag(&c, "run", id, ps.value))
+				return 1;
+		}
+	}
+	if (npos == 0)
+		return cli_usage_error("run", "missing AGENT or NAME");
+
+	struct api a;
+	json_t *sb = NULL, *running = NULL;
+	int rc;
+	char ws[PATH_MAX];
+
+	if (api_init(&a, p) < 0)
+		return 1;
+	rc = cli_name_valid(pos[0]) ? api_get_sandbox(&a, pos[0], &sb) : 1;
+	if (rc < 0)
+		goto out;
+	if (rc == 1) {
+		/* not a sandbox: an agent; reuse its sandbox for this workspace unless --name */
+		c.agent = pos[0];
+		c.path = npos > 1 ? pos[1] : NULL;
+		if (!assets_template_known(p, c.agent)) {
+			char known[512];
+			cli_known_agents(p, known, sizeof(known));
+			sbx_err("unknown agent %s (known: %s; or a sandbox name from sbx ls)",
+				c.agent, known);
+			rc = 1;
+			goto out;
+		}
+		if (!c.name && realpath(c.path ? c.path : ".", ws))
+			sb = find_for_workspace(&a, c.agent, ws);
+		if (!sb && (rc = cli_create_sandbox(&a, p, &c, &sb)) != 0)
+			goto out;
+	} else if (npos > 1) {
+		rc = cli_usage_error("run",
+				     "%s is an existing sandbox; PATH applies only when "
+				     "creating one",
+				     pos[0]);
+		goto out;
+	}
+
+	const char *name = api_str(sb, "name");
+	if (strcmp(api_str(sb, "status"), "running") == 0) {
+		running = json_incref(sb);
+		rc = 0;
+	} else {
+		rc = cli_start_sandbox(&a, p, name, api_str(sb, "agent"), &running);
+	}
+	api_close(&a);
+	if (rc == 0)
+		rc = attach(name, running, args, nargs);
+	json_decref(running);
+	json_decref(sb);
+	return rc;
+out:
+	api_close(&a);
+	json_decref(sb);
+	return rc ? rc : 1;
+}

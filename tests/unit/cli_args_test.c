@@ -1,0 +1,377 @@
+/* Unit tests for the CLI's pure logic: flag parsing (exec's stop-at-NAME, clusters, values,
+ * "--", errors), memory sizes, cpu counts, sandbox names, table formatting. No daemon. */
+#include "cli/api_client.h"
+#include "cli/cli.h"
+#include "common/err.h"
+#include "t.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARGC(v) ((int)(sizeof(v) / sizeof((v)[0])) - 1)
+
+static char errbuf[4096];
+static int saved_stderr = -1;
+
+/* Capture stderr into errbuf between err_begin() and err_end(). */
+static void err_begin(void)
+{
+	char tmpl[] = "/tmp/cli_args_test.XXXXXX";
+	int fd = mkstemp(tmpl);
+	unlink(tmpl);
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static const char *err_end(void)
+{
+	ssize_t n;
+	fflush(stderr);
+	lseek(STDERR_FILENO, 0, SEEK_SET);
+	n = read(STDERR_FILENO, errbuf, sizeof(errbuf) - 1);
+	errbuf[n > 0 ? n : 0] = '\0';
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	return errbuf;
+}
+
+TEST(exec_flags_stop_at_name)
+{
+	char *v[] = {"exec",   "-it",  "-e",  "A=1", "-eB=2", "--env=C=3", "-w", "/tmp",
+		     "--user", "root", "box", "ls",  "-la",   "-e",	   "X",	 NULL};
+	struct exec_args a;
+
+	CHECK_EQ(exec_args_parse(ARGC(v), v, &a), 0);
+	CHECK(a.interactive && a.tty && !a.detach);
+	CHECK_EQ(a.nenv, 3);
+	CHECK_STR(a.env[0], "A=1");
+	CHECK_STR(a.env[1], "B=2");
+	CHECK_STR(a.env[2], "C=3");
+	CHECK(a.env[3] == NULL);
+	CHECK_STR(a.workdir, "/tmp");
+	CHECK_STR(a.user, "root");
+	CHECK_STR(a.name, "box");
+	CHECK_EQ(a.argc, 4);
+	CHECK_STR(a.argv[0], "ls");
+	CHECK_STR(a.argv[1], "-la");
+	CHECK_STR(a.argv[3], "X");
+	CHECK(a.argv[4] == NULL);
+	exec_args_free(&a);
+}
+
+TEST(exec_env_from_local)
+{
+	char *v[] = {"exec", "-e", "SBXT_SET", "-e", "SBXT_UNSET", "-d", "b", "true", NULL};
+	struct exec_args a;
+
+	setenv("SBXT_SET", "v a l", 1);
+	unsetenv("SBXT_UNSET");
+	CHECK_EQ(exec_args_parse(ARGC(v), v, &a), 0);
+	CHECK_EQ(a.nenv, 1);
+	CHECK_STR(a.env[0], "SBXT_SET=v a l");
+	CHECK(a.detach);
+	exec_args_free(&a);
+}
+
+TEST(exec_errors)
+{
+	struct exec_args a;
+	char *unknown[] = {"exec", "--foo", "box", "ls", NULL};
+	char *nocmd[] = {"exec", "-i", "box", NULL};
+	char *noname[] = {"exec", "-t", NULL};
+	char *noval[] = {"exec", "-u", NULL};
+	char *shortunk[] = {"exec", "-iz", "box", "ls", NULL};
+	char *detachi[] = {"exec", "-di", "box", "ls", NULL};
+
+	err_begin();
+	CHECK_EQ(exec_args_parse(ARGC(unknown), unknown, &a), 1);
+	CHECK_STR(err_end(), "sbx: unknown flag --foo for exec (see sbx exec --help)\n");
+	err_begin();
+	CHECK_EQ(exec_args_parse(ARGC(nocmd), nocmd, &a), 1);
+	CHECK(strstr(err_end(), "missing CMD") != NULL);
+	err_begin();
+	CHECK_EQ(exec_args_parse(ARGC(noname), noname, &a), 1);
+	CHECK(strstr(err_end(), "missing NAME") != NULL);
+	err_begin();
+	CHECK_EQ(exec_args_parse(ARGC(noval), noval, &a), 1);
+	CHECK_STR(err_end(), "sbx: flag -u for exec needs a value (see sbx exec --help)\n");
+	err_begin();
+	CHECK_EQ(exec_args_parse(ARGC(shortunk), shortunk, &a), 1);
+	CHECK_STR(err_end(), "sbx: unknown flag -z for exec (see sbx exec --help)\n");
+	err_begin();
+	CHECK_EQ(exec_args_parse(ARGC(detachi), detachi, &a), 1);
+	CHECK(strstr(err_end(), "-d cannot be combined") != NULL);
+}
+
+TEST(exec_help)
+{
+	char *v[] = {"exec", "-i", "--help", NULL};
+	struct exec_args a;
+	CHECK_EQ(exec_args_parse(ARGC(v), v, &a), 0);
+	CHECK(a.help);
+	exec_args_free(&a);
+}
+
+enum { O_NAME = 10, O_MEM, O_QUIET };
+
+TEST(interspersed_flags_and_dashdash)
+{
+	static const struct cli_opt opts[] = {
+	    {0, "name", CLI_ARG_VALUE, O_NAME},
+	    {'m', "memory", CLI_ARG_VALUE, O_MEM},
+	    {'q', "quiet", CLI_ARG_NONE, O_QUIET},
+	    {0, NULL, 0, 0},
+	};
+	char *v[] = {"run", "shell", "--name", "x", "-m4g", ".", "-q", "--", "-c", "--name", NULL};
+	struct cli_parser ps;
+	int id;
+
+	cli_parser_init(&ps, ARGC(v), v, "run", opts, false);
+	CHECK_EQ(cli_opt_next(&ps), CLI_OPT_POSITIONAL);
+	CHECK_STR(ps.value, "shell");
+	CHECK_EQ(cli_opt_next(&ps), O_NAME);
+	CHECK_STR(ps.value, "x");
+	CHECK_EQ(cli_opt_next(&ps), O_MEM);
+	CHECK_STR(ps.value, "4g");
+	CHECK_EQ(cli_opt_next(&ps), CLI_OPT_POSITIONAL);
+	CHECK_STR(ps.value, ".");
+	CHECK(!ps.after_dashdash);
+	CHECK_EQ(cli_opt_next(&ps), O_QUIET);
+	id = cli_opt_next(&ps);
+	CHECK_EQ(id, CLI_OPT_POSITIONAL);
+	CHECK_STR(ps.value, "-c");
+	CHECK(ps.after_dashdash);
+	CHECK_EQ(cli_opt_next(&ps), CLI_OPT_POSITIONAL);
+	CHECK_STR(ps.value, "--name");
+	CHECK_EQ(cli_opt_next(&ps), CLI_OPT_END);
+}
+
+TEST(flag_value_errors)
+{
+	static const struct cli_opt opts[] = {
+	    {0, "name", CLI_ARG_VALUE, O_NAME},
+	    {'q', "quiet", CLI_ARG_NONE, O_QUIET},
+	    {0, NULL, 0, 0},
+	};
+	char *v1[] = {"create", "--name", NULL};
+	char *v2[] = {"create", "--quiet=yes", NULL};
+	char *v3[] = {"create", "-", NULL};
+	struct cli_parser ps;
+
+	cli_parser_init(&ps, ARGC(v1), v1, "create", opts, false);
+	err_begin();
+	CHECK_EQ(cli_opt_next(&ps), CLI_OPT_ERROR);
+	CHECK_STR(err_end(), "sbx: flag --name for create needs a value (see sbx create --help)\n");
+	cli_parser_init(&ps, ARGC(v2), v2, "create", opts, false);
+	err_begin();
+	CHECK_EQ(cli_opt_next(&ps), CLI_OPT_ERROR);
+	CHECK(strstr(err_end(), "takes no value") != NULL);
+	cli_parser_init(&ps, ARGC(v3), v3, "create", opts, false);
+	CHECK_EQ(cli_opt_next(&ps), CLI_OPT_POSITIONAL); /* "-" is an argument */
+	CHECK_STR(ps.value, "-");
+}
+
+TEST(memory_sizes)
+{
+	CHECK_EQ(cli_parse_memory("4g"), 4096);
+	CHECK_EQ(cli_parse_memory("4G"), 4096);
+	CHECK_EQ(cli_parse_memory("4gb"), 4096);
+	CHECK_EQ(cli_parse_memory("4GiB"), 4096);
+	CHECK_EQ(cli_parse_memory("512m"), 512);
+	CHECK_EQ(cli_parse_memory("512"), 512);
+	CHECK_EQ(cli_parse_memory("1.5g"), 1536);
+	CHECK_EQ(cli_parse_memory("1048576k"), 1024);
+	CHECK_EQ(cli_parse_memory("1t"), 1048576);
+	CHECK_EQ(cli_parse_memory(""), -1);
+	CHECK_EQ(cli_parse_memory("g"), -1);
+	CHECK_EQ(cli_parse_memory("-1g"), -1);
+	CHECK_EQ(cli_parse_memory("4x"), -1);
+	CHECK_EQ(cli_parse_memory("4gx"), -1);
+	CHECK_EQ(cli_parse_memory("0"), -1);
+	CHECK_EQ(cli_parse_memory("100k"), -1); /* not a whole MiB */
+	CHECK_EQ(cli_parse_memory("2t"), -1);	/* over 1 TiB */
+	CHECK_EQ(cli_parse_memory("99999999999999999999g"), -1);
+	CHECK_EQ(cli_parse_memory(NULL), -1);
+}
+
+TEST(cpu_counts)
+{
+	CHECK_EQ(cli_parse_cpus("1"), 1);
+	CHECK_EQ(cli_parse_cpus("16"), 16);
+	CHECK_EQ(cli_parse_cpus("0"), -1);
+	CHECK_EQ(cli_parse_cpus("-2"), -1);
+	CHECK_EQ(cli_parse_cpus("2x"), -1);
+	CHECK_EQ(cli_parse_cpus("257"), -1);
+	CHECK_EQ(cli_parse_cpus(""), -1);
+}
+
+TEST(names)
+{
+	char out[64];
+
+	CHECK(cli_name_valid("shell-proj"));
+	CHECK(cli_name_valid("0a_b.c-d"));
+	CHECK(!cli_name_valid(""));
+	CHECK(!cli_name_valid("-x"));
+	CHECK(!cli_name_valid("Shell"));
+	CHECK(!cli_name_valid("a/b"));
+	CHECK(!cli_name_valid("a b"));
+	CHECK(cli_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));   /* 40 */
+	CHECK(!cli_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 41 */
+
+	cli_name_sanitize("My Project!", out, sizeof(out));
+	CHECK_STR(out, "my-project");
+	cli_name_sanitize("__x  y__", out, sizeof(out));
+	CHECK_STR(out, "x-y");
+	cli_name_sanitize("...", out, sizeof(out));
+	CHECK_STR(out, "sandbox");
+	cli_name_sanitize("\xc3\x9c"
+			  "ber",
+			  out, sizeof(out));
+	CHECK_STR(out, "ber");
+	cli_name_sanitize("a123456789b123456789c123456789d123456789e123", out, sizeof(out));
+	CHECK_EQ(strlen(out), 40);
+	CHECK(cli_name_valid(out));
+	cli_name_sanitize("proj", out, 3);
+	CHECK_STR(out, "pr");
+}
+
+static char *table(const char *const *h, size_t nc, const char *const *cells, size_t nr)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cli_table_print(f, h, nc, cells, nr);
+	fclose(f);
+	return buf;
+}
+
+TEST(table_alignment)
+{
+	static const char *const h[] = {"SANDBOX", "AGENT", "STATUS", "PORTS", "WORKSPACE"};
+	static const char *const cells[] = {
+	    "shell-proj", "shell", "running", "",   "/home/me/proj",
+	    "x",	  "shell", "stopped", NULL, "/w",
+	};
+	char *t = table(h, 5, cells, 2);
+	CHECK_STR(t, "SANDBOX      AGENT   STATUS    PORTS   WORKSPACE\n"
+		     "shell-proj   shell   running           /home/me/proj\n"
+		     "x            shell   stopped           /w\n");
+	free(t);
+
+	static const char *const h2[] = {"A", "B"};
+	static const char *const c2[] = {"long-value", ""};
+	t = table(h2, 2, c2, 1);
+	CHECK_STR(t, "A            B\nlong-value\n"); /* no trailing spaces */
+	free(t);
+	t = table(h, 5, NULL, 0);
+	CHECK_STR(t, "SANDBOX   AGENT   STATUS   PORTS   WORKSPACE\n");
+	free(t);
+}
+
+/* parse @s whole, and also fed in every split, expecting the same outcome */
+static int http(const char *s, bool eof, char *body, struct api_http_msg *m)
+{
+	size_t n = strlen(s);
+	int whole = api_http_parse(s, n, eof, body, m);
+	for (size_t cut = 0; cut < n; cut++) {
+		struct api_http_msg pm;
+		char tmp[4096];
+		int r = api_http_parse(s, cut, false, tmp, &pm);
+		if (r == 1 && whole != 1)
+			return 99; /* a prefix must never complete what the whole refuses */
+		if (r == -1 && whole != -1)
+			return 98; /* nor be refused when the whole is fine */
+	}
+	return whole;
+}
+
+TEST(http_content_length)
+{
+	char body[4096];
+	struct api_http_msg m;
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			 "Content-Length: 7\r\n\r\n{\"a\":1}";
+
+	CHECK_EQ(http(ok, false, body, &m), 1);
+	CHECK_EQ(m.status, 200);
+	CHECK_EQ(m.body_len, 7);
+	CHECK(memcmp(body, "{\"a\":1}", 7) == 0);
+	CHECK_EQ(http("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", false, body, &m), 1);
+	CHECK_EQ(m.status, 204);
+	CHECK_EQ(m.body_len, 0);
+	CHECK_EQ(http("HTTP/1.0 404 Not Found\r\ncontent-length:  2 \r\n\r\n{}", false, body, &m),
+		 1);
+	CHECK_EQ(m.status, 404);
+	/* close-delimited body: complete only at EOF */
+	CHECK_EQ(api_http_parse("HTTP/1.1 200 OK\r\n\r\nabc", 22, false, body, &m), 0);
+	CHECK_EQ(api_http_parse("HTTP/1.1 200 OK\r\n\r\nabc", 22, true, body, &m), 1);
+	CHECK_EQ(m.body_len, 3);
+	/* truncated at EOF */
+	CHECK_EQ(api_http_parse(ok, strlen(ok) - 1, true, body, &m), -1);
+}
+
+TEST(http_chunked)
+{
+	char body[4096];
+	struct api_http_msg m;
+	const char *ok = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			 "3\r\nabc\r\nA;x=y\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n";
+
+	CHECK_EQ(http(ok, false, body, &m), 1);
+	CHECK_EQ(m.body_len, 13);
+	CHECK(memcmp(body, "abc0123456789", 13) == 0);
+	CHECK_EQ(http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", false,
+		      body, &m),
+		 -1);
+	CHECK_EQ(
+	    http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, body, &m),
+	    -1);
+	CHECK_EQ(http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n",
+		      false, body, &m),
+		 -1);
+	CHECK_EQ(http("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, body, &m), -1);
+}
+
+TEST(http_malformed)
+{
+	char body[4096];
+	struct api_http_msg m;
+
+	CHECK_EQ(http("HTTP/1.1 20 OK\r\n\r\n", false, body, &m), -1);
+	CHECK_EQ(http("HTTP/2 200 OK\r\n\r\n", false, body, &m), -1);
+	CHECK_EQ(http("HTTP/1.1 100 Continue\r\n\r\n", false, body, &m), -1);
+	CHECK_EQ(http("HTTP/1.1 700 X\r\n\r\n", false, body, &m), -1);
+	CHECK_EQ(http("HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", false, body, &m), -1);
+	CHECK_EQ(http("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", false, body, &m), -1);
+	CHECK_EQ(http("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", false, body, &m), -1);
+	CHECK_EQ(http("HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", false, body, &m),
+		 -1);
+	CHECK_EQ(http("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", false,
+		      body, &m),
+		 -1);
+	CHECK_EQ(api_http_parse("HTTP/1.1 200", 12, true, body, &m), -1);
+	CHECK_EQ(api_http_parse("", 0, false, body, &m), 0);
+}
+
+int main(void)
+{
+	sbx_prog = "sbx";
+	RUN(exec_flags_stop_at_name);
+	RUN(exec_env_from_local);
+	RUN(exec_errors);
+	RUN(exec_help);
+	RUN(interspersed_flags_and_dashdash);
+	RUN(flag_value_errors);
+	RUN(memory_sizes);
+	RUN(cpu_counts);
+	RUN(names);
+	RUN(table_alignment);
+	RUN(http_content_length);
+	RUN(http_chunked);
+	RUN(http_malformed);
+	T_EXIT();
+}
