@@ -1,7 +1,7 @@
 /* The guest's boot assets in sbx's cache: the Debian kernel (vmlinux + modules), the
  * initramfs (sbx-init + modules), and templates (read-only root image + metadata).
  *   <cache>/kernel/<kver>/{vmlinux,modules/,version}
- *   <cache>/initramfs/<hash>.cpio          hash over sbx-init and the module list
+ *   <cache>/initramfs/<hash>.cpio          hash over sbx-init, kernel version, initramfs.sh
  *   <cache>/templates/<name>/{rootfs.img,meta.json}
  * The *_find() calls only look (sbxd uses them); the *_ensure() calls build what is missing
  * with progress on stderr (the CLI uses them). Builds are atomic (temp dir, then rename) and
@@ -16,13 +16,14 @@
 #include "common/paths.h"
 
 struct sbx_assets {
-	char kernel[PATH_MAX];    /* vmlinux (ELF, PVH entry) */
+	char kernel[PATH_MAX];	  /* vmlinux (ELF, PVH entry) */
 	char initramfs[PATH_MAX]; /* cpio */
-	char rootfs[PATH_MAX];    /* template root image (erofs), read-only */
+	char rootfs[PATH_MAX];	  /* template root image (erofs), read-only */
 };
 
 /**
- * assets_find() - locate ready kernel, initramfs and template @tmpl without building.
+ * assets_find() - locate ready kernel, initramfs and template @tmpl without building
+ * (@tmpl NULL: kernel and initramfs only; out->rootfs is then empty).
  * Return: 0, or -1 with a one-line error printed naming what is missing and the command
  * that builds it ("sbx template build shell").
  */
@@ -30,7 +31,8 @@ int assets_find(const struct sbx_paths *p, const char *tmpl, struct sbx_assets *
 
 /**
  * assets_ensure() - like assets_find() but fetch/build whatever is missing first, showing
- * progress on stderr unless @quiet. Return 0, or -1 with the error printed.
+ * progress on stderr unless @quiet (@tmpl NULL: kernel and initramfs only). Return 0, or -1 with
+ * the error printed.
  */
 int assets_ensure(const struct sbx_paths *p, const char *tmpl, bool quiet, struct sbx_assets *out);
 
@@ -39,5 +41,59 @@ int assets_ensure(const struct sbx_paths *p, const char *tmpl, bool quiet, struc
  * in images/templates/) or one already built in the cache.
  */
 bool assets_template_known(const struct sbx_paths *p, const char *name);
+
+/* --- finer-grained calls (the template verb, tests) ------------------------------------- */
+
+/**
+ * assets_name_valid() - true if @name is a usable template name: 1-64 characters of a-z, 0-9,
+ * and (not first) '-', '_', '.'.
+ */
+bool assets_name_valid(const char *name);
+
+/**
+ * assets_kernel_find() - the newest complete kernel directory in <cache>/kernel (vmlinux,
+ * version and modules/ present) into @dir (PATH_MAX), its release into @kver (may be NULL).
+ * Return: 0, or -1 if there is none (nothing printed).
+ */
+int assets_kernel_find(const struct sbx_paths *p, char *dir, char *kver, size_t kver_len);
+
+/**
+ * assets_initramfs_name() - the cache file name "<16 hex>.cpio" for an initramfs made of
+ * @sbx_init for kernel @kver by @script (FNV-1a 64 over the three), into @out (@len bytes).
+ * Return: 0, or -1 with errno set (a file cannot be read).
+ */
+int assets_initramfs_name(const char *sbx_init, const char *kver, const char *script, char *out,
+			  size_t len);
+
+/**
+ * assets_template_dir() - <cache>/templates/@name into @out (PATH_MAX).
+ * Return: 0, or -1 (EINVAL for an invalid name, ENAMETOOLONG).
+ */
+int assets_template_dir(const struct sbx_paths *p, const char *name, char *out);
+
+/** assets_template_built() - true if template @name has rootfs.img and meta.json. */
+bool assets_template_built(const struct sbx_paths *p, const char *name);
+
+/** assets_template_has_recipe() - true if <libdir>/images/templates/@name.conf exists. */
+bool assets_template_has_recipe(const struct sbx_paths *p, const char *name);
+
+/**
+ * assets_template_build() - build template @name from its recipe unless already built (or
+ * always, with @force: the old build is replaced only once the new one is complete). Needs
+ * the kernel/initramfs not at all; assets_ensure() builds those. Progress on stderr unless
+ * @quiet. Return: 0, or -1 with a one-line error (and the build log's tail) printed.
+ */
+int assets_template_build(const struct sbx_paths *p, const char *name, bool force, bool quiet);
+
+/**
+ * assets_run_script() - run @argv (argv[0] an absolute program such as /bin/bash, argv[1]
+ * the script) with its stderr rendered as progress titled @title and logged to @log_path,
+ * the first line of its stdout captured into @result (PATH_MAX); the job's process group
+ * is killed after @timeout_s or on SIGINT/SIGTERM/SIGHUP. @what names the job in errors.
+ * Return: 0, or -1 with a one-line error (the script's "@@error" text if it gave one)
+ * printed after the tail of the log.
+ */
+int assets_run_script(char *const argv[], const char *title, const char *what, const char *log_path,
+		      int timeout_s, bool quiet, char *result);
 
 #endif
