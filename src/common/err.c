@@ -45,6 +45,6 @@ void sbx_log(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s.%03ldZ %s[%d]: %s\n", ts, now.tv_nsec / 1000000, sbx_prog, (int)getpid(),
-		buf);
+	fprintf(stderr, "%s.%03ldZ %s[%d]: %s\n", ts, now.tv_nsec / 1000000, sbx_prog,
+		(int)getpid(), buf);
 }

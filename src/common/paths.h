@@ -8,12 +8,12 @@
 #include <sys/types.h>
 
 struct sbx_paths {
-	char data[PATH_MAX];    /* sbx.db, sandboxes/<name>/ (state disk, logs) */
-	char config[PATH_MAX];  /* config (key=value) */
+	char data[PATH_MAX];	/* sbx.db, sandboxes/<name>/ (state disk, logs) */
+	char config[PATH_MAX];	/* config (key=value) */
 	char runtime[PATH_MAX]; /* sbxd.sock, vm/<id>/ (vsock sockets, pids) */
-	char cache[PATH_MAX];   /* kernel/, templates/ (rebuildable, kept by reset) */
-	char bindir[PATH_MAX];  /* directory of the running executable (sbx, sbxd, sbx-vhost) */
-	char libdir[PATH_MAX];  /* sbx-init, images/ scripts */
+	char cache[PATH_MAX];	/* kernel/, templates/ (rebuildable, kept by reset) */
+	char bindir[PATH_MAX];	/* directory of the running executable (sbx, sbxd, sbx-vhost) */
+	char libdir[PATH_MAX];	/* sbx-init, images/ scripts */
 };
 
 /**

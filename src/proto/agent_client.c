@@ -459,13 +459,15 @@ int agent_exec_run(int fd, const struct agent_exec_opts *o)
 				 (o->detach ? AGENT_EXEC_DETACH : 0));
 	x->req.user = o->user ? o->user : "agent";
 	x->req.cwd = o->cwd;
-	for (i = 0; o->argv[i] && i < AGENT_ARGV_MAX; i++)
+	for (i = 0; i < AGENT_ARGV_MAX && o->argv[i]; i++)
 		x->req.argv[i] = o->argv[i];
-	for (i = 0; o->env && o->env[i] && i < AGENT_ENV_MAX; i++)
+	bool too_many = o->argv[i] != NULL;
+	for (i = 0; o->env && i < AGENT_ENV_MAX && o->env[i]; i++)
 		x->req.env[i] = o->env[i];
+	too_many |= o->env && o->env[i];
 	if (o->tty)
 		term_size(&x->req.rows, &x->req.cols);
-	x->outlen = agent_put_exec(x->out, OUT_CAP, &x->req);
+	x->outlen = too_many ? 0 : agent_put_exec(x->out, OUT_CAP, &x->req);
 	if (!x->outlen) {
 		sbx_err("exec %s: command line or environment too long (at most %u KiB in total)",
 			x->cmd, SBX_FRAME_MAX / 1024);
@@ -592,4 +594,3 @@ int agent_exec_run(int fd, const struct agent_exec_opts *o)
 	free(x);
 	return status;
 }
-
