@@ -253,14 +253,50 @@ static void mounts_inside(void)
 	mnt("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+/* Make the sandbox name resolve (sudo and many tools look their own hostname up): keep
+ * /etc/hosts as the user left it but for one "127.0.1.1 NAME" line, and write /etc/hostname. */
+static void write_hosts(const char *name)
+{
+	char buf[16384], out[16384 + 300];
+	size_t n = 0, o = 0;
+	FILE *f = fopen("/etc/hosts", "r");
+
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, "127.0.1.1", 9) == 0)
+			continue;
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s\n", line);
+	}
+	if (n == 0)
+		o += (size_t)snprintf(out + o, sizeof(out) - o,
+				      "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+	o += (size_t)snprintf(out + o, sizeof(out) - o, "127.0.1.1\t%s\n", name);
+	f = fopen("/etc/hosts", "w");
+	if (!f || fwrite(out, 1, o, f) != o || fclose(f) != 0)
+		gi_log("/etc/hosts: %s", strerror(errno));
+	f = fopen("/etc/hostname", "w");
+	if (!f || fprintf(f, "%s\n", name) < 0 || fclose(f) != 0)
+		gi_log("/etc/hostname: %s", strerror(errno));
+}
+
 static void set_identity(void)
 {
 	char v[256];
 	int s;
 	struct ifreq ifr;
 
-	if (gi_cmdline_get("sbx.name", v, sizeof(v)) == 0 && sethostname(v, strlen(v)) < 0)
-		gi_log("hostname %s: %s", v, strerror(errno));
+	if (gi_cmdline_get("sbx.name", v, sizeof(v)) == 0) {
+		if (sethostname(v, strlen(v)) < 0)
+			gi_log("hostname %s: %s", v, strerror(errno));
+		write_hosts(v);
+	}
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");

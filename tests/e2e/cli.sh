@@ -196,6 +196,8 @@ expect env-local "loc al" "$(LOCALV='loc al' timeout 60 "$SBX" exec -e LOCALV "$
 expect workdir "/tmp" "$(timeout 60 "$SBX" exec -w /tmp "$name" pwd)"
 expect user-default "agent" "$(timeout 60 "$SBX" exec "$name" id -un)"
 expect user-root "root" "$(timeout 60 "$SBX" exec -u root "$name" id -un)"
+expect hostname "$name" "$(timeout 60 "$SBX" exec "$name" hostname)"
+expect sudo-resolves-host "root" "$(timeout 60 "$SBX" exec "$name" sudo -n whoami 2>&1)"
 expect args-after-name "-la" "$(timeout 60 "$SBX" exec "$name" echo -la)"
 timeout 60 "$SBX" exec "$name" no-such-command-xyz 2>"$tmp/err"
 expect exec-not-found "127" "$?"
