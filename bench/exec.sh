@@ -2,6 +2,8 @@
 # bench/exec.sh — the numbers issue 2 asks for, in one run, ours beside the anchor:
 #   1. create -> first exec (cached template; includes the VM boot)
 #   2. `sbx exec NAME true` round trip, median of 50, beside spawning `true` on the host
+#   2b. the same exec round trip against sbx-init serving on a host unix socket (same client and
+#      agent code, no VM): the overhead our path adds, apart from the guest's own fork/exec
 #   3. boot to a ready userspace: our initramfs (sbx-init: modules, disks, overlay, switch root,
 #      agent answering) beside a bare busybox initramfs (init prints and powers off) on the same
 #      kernel and engine/accelerator.
@@ -41,6 +43,19 @@ done
 ours_med=$(printf '%s\n' "${ours[@]}" | median)
 host_med=$(printf '%s\n' "${host[@]}" | median)
 
+# 2b: our agent without the VM (sbx-init --serve-unix), driven by the same client code.
+agent_sock=$SBX_HOME/agent.sock
+"$top/build/lib/sbx/sbx-init" --serve-unix "$agent_sock" 2>/dev/null &
+agent_pid=$!
+"$top/build/tests/agent_exec_test" --wait "$agent_sock" 5000 >/dev/null
+direct=()
+for _ in $(seq "$runs"); do
+	a=$(now); "$top/build/tests/agent_exec_test" --exec "$agent_sock" true; b=$(now)
+	direct+=("$(ms "$a" "$b")")
+done
+kill "$agent_pid" 2>/dev/null || true
+direct_med=$(printf '%s\n' "${direct[@]}" | median)
+
 "$sbx" stop bench >/dev/null
 a=$(now); "$sbx" exec bench true; b=$(now)
 boot_ours=$(ms "$a" "$b")
@@ -70,5 +85,7 @@ printf '%-44s %10s %10s %8s\n' metric ours anchor ratio
 printf '%-44s %10s %10s %8s\n' "create -> first exec (ms)" "$create_exec" "-" "-"
 printf '%-44s %10s %10s %8s\n' "exec true, median of $runs (ms) vs host true" "$ours_med" "$host_med" \
 	"$(awk -v a="$ours_med" -v b="$host_med" 'BEGIN { printf "%.1fx", a / b }')"
+printf '%-44s %10s %10s %8s\n' "exec true, no VM (sbx-init on host) vs host" "$direct_med" "$host_med" \
+	"$(awk -v a="$direct_med" -v b="$host_med" 'BEGIN { printf "%.1fx", a / b }')"
 printf '%-44s %10s %10s %8s\n' "boot to ready (ms) vs busybox init" "$boot_ours" "$boot_bb" \
 	"$(awk -v a="$boot_ours" -v b="$boot_bb" 'BEGIN { printf "%.2fx", a / b }')"
