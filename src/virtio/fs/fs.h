@@ -1,0 +1,50 @@
+/* The virtio-fs device (id 26): a FUSE server over one host directory (a "share"), confined to
+ * it on the host side. Public entry points only: create it for a share, hand its struct
+ * virtio_dev to a transport (vhost-user now, MMIO in sbx-vmm later). Never depends on a
+ * transport; requests run on a worker pool so one slow fsync does not stall other requests. */
+#ifndef SBX_VIRTIO_FS_FS_H
+#define SBX_VIRTIO_FS_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/evloop.h"
+#include "virtio/device.h"
+
+#define VIRTIO_ID_FS	   26
+#define FS_QUEUE_HIPRIO	   0
+#define FS_QUEUE_REQUEST   1 /* first request queue */
+#define FS_NUM_QUEUES	   2 /* hiprio + one request queue (QEMU: num-request-queues=1) */
+#define FS_QUEUE_MAX	   1024
+#define FS_TAG_MAX	   36 /* virtio-fs config tag, not NUL-terminated when full */
+
+struct fs_dev;
+
+struct fs_share_config {
+	const char *root;  /* absolute host directory to serve */
+	const char *tag;   /* mount tag the guest uses (<= FS_TAG_MAX bytes) */
+	bool readonly;     /* every modifying request -> EROFS */
+	uid_t owner_uid;   /* host user the sandbox belongs to: shown to the guest as uid 1000 */
+	gid_t owner_gid;   /* likewise as gid 1000 */
+	unsigned threads;  /* worker threads; 0 -> default (4) */
+	struct evloop *loop;
+};
+
+/**
+ * fs_dev_new() - open @cfg->root (O_PATH|O_DIRECTORY) and create the device.
+ * Return: the device, or NULL with one error line printed (sbx_err) naming the share and why.
+ */
+struct fs_dev *fs_dev_new(const struct fs_share_config *cfg);
+
+/**
+ * fs_dev_virtio() - the device's transport-facing interface.
+ */
+struct virtio_dev *fs_dev_virtio(struct fs_dev *d);
+
+/**
+ * fs_dev_free() - stop the workers, close every open handle and the root, free the device.
+ */
+void fs_dev_free(struct fs_dev *d);
+
+#endif
