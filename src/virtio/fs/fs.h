@@ -12,24 +12,35 @@
 #include "common/evloop.h"
 #include "virtio/device.h"
 
-#define VIRTIO_ID_FS	   26
-#define FS_QUEUE_HIPRIO	   0
-#define FS_QUEUE_REQUEST   1 /* first request queue */
-#define FS_NUM_QUEUES	   2 /* hiprio + one request queue (QEMU: num-request-queues=1) */
-#define FS_QUEUE_MAX	   1024
-#define FS_TAG_MAX	   36 /* virtio-fs config tag, not NUL-terminated when full */
+#define VIRTIO_ID_FS	 26
+#define FS_QUEUE_HIPRIO	 0
+#define FS_QUEUE_REQUEST 1 /* first request queue */
+#define FS_NUM_QUEUES	 2 /* hiprio + one request queue (QEMU: num-request-queues=1) */
+#define FS_QUEUE_MAX	 1024
+#define FS_TAG_MAX	 36 /* virtio-fs config tag, not NUL-terminated when full */
 
 struct fs_dev;
 
 struct fs_share_config {
-	const char *root;  /* absolute host directory to serve */
-	const char *tag;   /* mount tag the guest uses (<= FS_TAG_MAX bytes) */
-	bool readonly;     /* every modifying request -> EROFS */
-	uid_t owner_uid;   /* host user the sandbox belongs to: shown to the guest as uid 1000 */
-	gid_t owner_gid;   /* likewise as gid 1000 */
-	unsigned threads;  /* worker threads; 0 -> default (4) */
+	const char *root; /* absolute host directory to serve */
+	const char *tag;  /* mount tag the guest uses (<= FS_TAG_MAX bytes) */
+	bool readonly;	  /* every modifying request -> EROFS */
+	uid_t owner_uid;  /* host user the sandbox belongs to: shown to the guest as uid 1000 */
+	gid_t owner_gid;  /* likewise as gid 1000 */
+	unsigned threads; /* worker threads; 0 -> default (4) */
 	struct evloop *loop;
 };
+
+/* Cache mode (issue 3, point 4): entry and attr timeouts 1 s, no writeback cache, never
+ * FOPEN_KEEP_CACHE, FUSE_AUTO_INVAL_DATA: an edit on either side is seen by the other within
+ * a second; guest writes reach the host file before the WRITE reply. max_write and the largest
+ * read are (VQ_MAX_SEGS - 4) pages so every request fits one chain.
+ *
+ * Transport contract: after fs_dev_new(), set on fs_dev_virtio(d): ->mem (guest memory),
+ * ->vqs (FS_NUM_QUEUES queues, each with .mem set) and ->notify/->notify_opaque, then call
+ * ops->queue_kick() from the event-loop thread when the guest kicks (or a queue starts);
+ * ops->reset() before queues or memory go away (it waits for in-flight requests). Replies are
+ * pushed and notified from worker threads, so ->notify must be thread-safe (an eventfd write). */
 
 /**
  * fs_dev_new() - open @cfg->root (O_PATH|O_DIRECTORY) and create the device.

@@ -1,0 +1,276 @@
+/* The virtio-fs device (id 26): virtio_dev_ops, config (tag + one request queue) and the worker
+ * pool. Chains are popped on the caller's (event-loop) thread: hiprio (FORGET) handled inline,
+ * requests handed to cfg->threads workers that reply into the chain and push + notify under the
+ * queue lock. Never knows the transport; never blocks the event loop except to drain in-flight
+ * requests on reset. Cache mode: 1 s entry/attr timeouts, no writeback, no KEEP_CACHE (srv.c). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "virtio/fs/fs_int.h"
+
+#define FS_DEFAULT_THREADS 4
+#define FS_MAX_THREADS	   64
+#define FS_WORK_MAX	   FS_QUEUE_MAX /* chains waiting for a worker (<= queue size) */
+
+struct fs_work {
+	unsigned q;
+	struct vq_chain c;
+};
+
+struct fs_worker {
+	struct fs_dev *d;
+	struct fs_scratch *sc;
+	pthread_t t;
+};
+
+struct fs_dev {
+	struct virtio_dev vdev;
+	struct fs_srv *srv;
+	uint8_t tag[FS_TAG_MAX];
+
+	pthread_mutex_t qlock; /* every vq_pop/vq_push/notify, and the work list below */
+	pthread_cond_t work_cv, idle_cv;
+	struct fs_work *work; /* ring of FS_WORK_MAX */
+	unsigned work_head, work_len;
+	unsigned busy; /* requests being run by workers */
+	bool stopping;
+	unsigned nthreads;
+	struct fs_worker *thr;
+	struct fs_scratch *loop_scratch; /* hiprio, on the event-loop thread */
+};
+
+static struct fs_dev *to_dev(struct virtio_dev *v)
+{
+	return (struct fs_dev *)((char *)v - offsetof(struct fs_dev, vdev));
+}
+
+static void *worker(void *arg)
+{
+	struct fs_worker *me = arg;
+	struct fs_dev *d = me->d;
+	struct fs_scratch *sc = me->sc;
+	struct fs_work w;
+	uint32_t len;
+
+	pthread_mutex_lock(&d->qlock);
+	for (;;) {
+		while (!d->stopping && !d->work_len)
+			pthread_cond_wait(&d->work_cv, &d->qlock);
+		if (d->stopping)
+			break;
+		w = d->work[d->work_head];
+		d->work_head = (d->work_head + 1) % FS_WORK_MAX;
+		d->work_len--;
+		d->busy++;
+		pthread_mutex_unlock(&d->qlock);
+
+		len = fs_srv_handle(d->srv, &w.c, sc);
+
+		pthread_mutex_lock(&d->qlock);
+		vq_push(&d->vdev.vqs[w.q], w.c.head, len);
+		virtio_dev_notify(&d->vdev, w.q);
+		if (--d->busy == 0 && !d->work_len)
+			pthread_cond_broadcast(&d->idle_cv);
+	}
+	pthread_mutex_unlock(&d->qlock);
+	return NULL;
+}
+
+static void run_hiprio(struct fs_dev *d)
+{
+	struct virtq *vq = &d->vdev.vqs[FS_QUEUE_HIPRIO];
+	struct vq_chain ch;
+	bool pushed = false;
+	uint32_t len;
+
+	for (;;) {
+		pthread_mutex_lock(&d->qlock);
+		if (!vq_pop(vq, &ch)) {
+			pthread_mutex_unlock(&d->qlock);
+			break;
+		}
+		pthread_mutex_unlock(&d->qlock);
+		len = fs_srv_handle(d->srv, &ch, d->loop_scratch);
+		pthread_mutex_lock(&d->qlock);
+		vq_push(vq, ch.head, len);
+		pushed = true;
+		pthread_mutex_unlock(&d->qlock);
+	}
+	if (pushed) {
+		pthread_mutex_lock(&d->qlock);
+		virtio_dev_notify(&d->vdev, FS_QUEUE_HIPRIO);
+		pthread_mutex_unlock(&d->qlock);
+	}
+}
+
+static void fs_kick(struct virtio_dev *v, unsigned q)
+{
+	struct fs_dev *d = to_dev(v);
+	bool queued = false;
+
+	if (!v->vqs || q >= FS_NUM_QUEUES)
+		return;
+	if (q == FS_QUEUE_HIPRIO) {
+		run_hiprio(d);
+		return;
+	}
+	pthread_mutex_lock(&d->qlock);
+	while (d->work_len < FS_WORK_MAX) {
+		struct fs_work *w = &d->work[(d->work_head + d->work_len) % FS_WORK_MAX];
+
+		if (!vq_pop(&v->vqs[q], &w->c))
+			break;
+		w->q = q;
+		d->work_len++;
+		queued = true;
+	}
+	if (queued)
+		pthread_cond_broadcast(&d->work_cv);
+	pthread_mutex_unlock(&d->qlock);
+}
+
+static unsigned fs_queue_count(struct virtio_dev *v)
+{
+	return FS_NUM_QUEUES;
+}
+
+static uint64_t fs_features(struct virtio_dev *v)
+{
+	return 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_RING_INDIRECT_DESC |
+	       1ull << VIRTIO_F_RING_EVENT_IDX;
+}
+
+static void fs_set_features(struct virtio_dev *v, uint64_t acked)
+{
+	v->acked_features = acked;
+}
+
+static int fs_config_read(struct virtio_dev *v, uint32_t off, void *buf, uint32_t len)
+{
+	struct fs_dev *d = to_dev(v);
+	uint8_t cfg[FS_TAG_MAX + 4];
+
+	memcpy(cfg, d->tag, FS_TAG_MAX);
+	cfg[FS_TAG_MAX] = FS_NUM_QUEUES - 1; /* le32 num_request_queues */
+	cfg[FS_TAG_MAX + 1] = cfg[FS_TAG_MAX + 2] = cfg[FS_TAG_MAX + 3] = 0;
+	if (off > sizeof(cfg) || len > sizeof(cfg) - off)
+		return -1;
+	memcpy(buf, cfg + off, len);
+	return 0;
+}
+
+/* Drop queued chains and wait for the workers' in-flight requests. */
+static void drain(struct fs_dev *d)
+{
+	pthread_mutex_lock(&d->qlock);
+	d->work_len = 0;
+	while (d->busy)
+		pthread_cond_wait(&d->idle_cv, &d->qlock);
+	pthread_mutex_unlock(&d->qlock);
+}
+
+static void fs_reset(struct virtio_dev *v)
+{
+	struct fs_dev *d = to_dev(v);
+
+	drain(d);
+	fs_srv_reset(d->srv);
+}
+
+static const struct virtio_dev_ops fs_ops = {
+    .device_id = VIRTIO_ID_FS,
+    .queue_max = FS_QUEUE_MAX,
+    .queue_count = fs_queue_count,
+    .features = fs_features,
+    .set_features = fs_set_features,
+    .config_read = fs_config_read,
+    .queue_kick = fs_kick,
+    .reset = fs_reset,
+};
+
+struct fs_dev *fs_dev_new(const struct fs_share_config *cfg)
+{
+	struct fs_dev *d;
+	unsigned i;
+	size_t tl;
+
+	if (!cfg || !cfg->tag || !(tl = strlen(cfg->tag)) || tl > FS_TAG_MAX) {
+		sbx_err("virtio-fs: bad mount tag (use 1..%d bytes)", FS_TAG_MAX);
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		sbx_err("virtio-fs: out of memory (free memory and retry)");
+		return NULL;
+	}
+	memcpy(d->tag, cfg->tag, tl);
+	d->vdev.ops = &fs_ops;
+	d->nthreads = cfg->threads ? cfg->threads : FS_DEFAULT_THREADS;
+	if (d->nthreads > FS_MAX_THREADS)
+		d->nthreads = FS_MAX_THREADS;
+	pthread_mutex_init(&d->qlock, NULL);
+	pthread_cond_init(&d->work_cv, NULL);
+	pthread_cond_init(&d->idle_cv, NULL);
+	d->srv = fs_srv_new(cfg);
+	d->work = calloc(FS_WORK_MAX, sizeof(*d->work));
+	d->loop_scratch = malloc(sizeof(*d->loop_scratch));
+	d->thr = calloc(d->nthreads, sizeof(*d->thr));
+	if (!d->srv || !d->work || !d->loop_scratch || !d->thr) {
+		if (d->srv)
+			sbx_err("virtio-fs share %s: out of memory (free memory and retry)",
+				cfg->root);
+		d->nthreads = 0;
+		fs_dev_free(d);
+		return NULL;
+	}
+	for (i = 0; i < d->nthreads; i++) {
+		int rc;
+
+		d->thr[i].d = d;
+		d->thr[i].sc = malloc(sizeof(*d->thr[i].sc));
+		rc = d->thr[i].sc ? pthread_create(&d->thr[i].t, NULL, worker, &d->thr[i]) : ENOMEM;
+		if (rc != 0) {
+			sbx_err("virtio-fs share %s: cannot start worker threads: %s (raise the "
+				"thread limit)",
+				cfg->root, strerror(rc));
+			free(d->thr[i].sc);
+			d->nthreads = i;
+			fs_dev_free(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+struct virtio_dev *fs_dev_virtio(struct fs_dev *d)
+{
+	return &d->vdev;
+}
+
+void fs_dev_free(struct fs_dev *d)
+{
+	unsigned i;
+
+	if (!d)
+		return;
+	if (d->work)
+		drain(d);
+	pthread_mutex_lock(&d->qlock);
+	d->stopping = true;
+	pthread_cond_broadcast(&d->work_cv);
+	pthread_mutex_unlock(&d->qlock);
+	for (i = 0; i < d->nthreads; i++) {
+		pthread_join(d->thr[i].t, NULL);
+		free(d->thr[i].sc);
+	}
+	fs_srv_free(d->srv);
+	free(d->thr);
+	free(d->work);
+	free(d->loop_scratch);
+	pthread_mutex_destroy(&d->qlock);
+	pthread_cond_destroy(&d->work_cv);
+	pthread_cond_destroy(&d->idle_cv);
+	free(d);
+}

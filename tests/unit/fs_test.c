@@ -1,0 +1,1026 @@
+/* Unit tests for the virtio-fs FUSE server without QEMU: requests built as byte buffers and
+ * handed to the dispatcher as chains, plus one test through real rings and the worker pool.
+ * Covers INIT, LOOKUP/GETATTR, CREATE/WRITE/READ, READDIRPLUS, RENAME2, unlink while open and
+ * the confinement rules (symlinks, names, links, mknod, setuid, xattrs, chown, readonly). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "virtio/fs/fs_int.h"
+
+static char root[64];
+static struct fs_srv *S;
+static struct fs_scratch *SC;
+static uint8_t reqbuf[1 << 21], outbuf[1 << 21];
+static uint64_t uniq;
+
+static char *hp(const char *rel) /* host path inside the share */
+{
+	static char b[4][PATH_MAX];
+	static int i;
+	char *p = b[i++ % 4];
+
+	snprintf(p, PATH_MAX, "%s/%s", root, rel);
+	return p;
+}
+
+/* Send raw request bytes (after the header). Return -error, or 0 with the reply body copied. */
+static int raw(struct fs_srv *s, uint32_t op, uint64_t node, const void *body, size_t blen,
+	       void *rep, size_t *rlen)
+{
+	struct fuse_in_header h = {
+	    .len = (uint32_t)(sizeof(h) + blen), .opcode = op, .unique = ++uniq, .nodeid = node};
+	struct vq_chain c = {0};
+	struct fuse_out_header oh;
+	uint32_t n;
+
+	memcpy(reqbuf, &h, sizeof(h));
+	if (blen)
+		memcpy(reqbuf + sizeof(h), body, blen);
+	c.nr_rd = 1;
+	c.rd[0] = (struct vq_seg){reqbuf, (uint32_t)(sizeof(h) + blen)};
+	c.rd_len = c.rd[0].len;
+	c.nr_wr = 1;
+	c.wr[0] = (struct vq_seg){outbuf, sizeof(outbuf)};
+	c.wr_len = sizeof(outbuf);
+	memset(outbuf, 0xAA, 64);
+	n = fs_srv_handle(s, &c, SC);
+	if (n == 0)
+		return 1; /* no reply */
+	memcpy(&oh, outbuf, sizeof(oh));
+	CHECK_EQ(oh.unique, uniq);
+	CHECK_EQ(oh.len, n);
+	if (rlen)
+		*rlen = n - sizeof(oh);
+	if (rep && n > sizeof(oh))
+		memcpy(rep, outbuf + sizeof(oh), n - sizeof(oh));
+	return oh.error;
+}
+
+/* A request: fixed body, then up to two NUL-terminated names. */
+static int req(struct fs_srv *s, uint32_t op, uint64_t node, const void *body, size_t blen,
+	       const char *n1, const char *n2, void *rep, size_t *rlen)
+{
+	static uint8_t b[1 << 17];
+	size_t l = blen;
+
+	if (blen)
+		memcpy(b, body, blen);
+	if (n1) {
+		memcpy(b + l, n1, strlen(n1) + 1);
+		l += strlen(n1) + 1;
+	}
+	if (n2) {
+		memcpy(b + l, n2, strlen(n2) + 1);
+		l += strlen(n2) + 1;
+	}
+	return raw(s, op, node, b, l, rep, rlen);
+}
+
+static int do_init(struct fs_srv *s, struct fuse_init_out *o)
+{
+	struct fuse_init_in in = {.major = 7,
+				  .minor = 38,
+				  .max_readahead = 131072,
+				  .flags = 0xffffffffu & ~FUSE_WRITEBACK_CACHE};
+	return req(s, FUSE_INIT, 0, &in, sizeof(in), NULL, NULL, o, NULL);
+}
+
+static struct fs_srv *srv_new(bool ro)
+{
+	struct fs_share_config cfg = {
+	    .root = root, .tag = "t", .readonly = ro, .owner_uid = getuid(), .owner_gid = getgid()};
+	struct fs_srv *s = fs_srv_new(&cfg);
+
+	if (!s || do_init(s, &(struct fuse_init_out){0}) != 0)
+		abort();
+	return s;
+}
+
+static int lookup(struct fs_srv *s, uint64_t dir, const char *name, struct fuse_entry_out *e)
+{
+	return req(s, FUSE_LOOKUP, dir, NULL, 0, name, NULL, e, NULL);
+}
+
+static uint64_t nid(const char *name)
+{
+	struct fuse_entry_out e = {0};
+
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, name, &e), 0);
+	return e.nodeid;
+}
+
+static int create(struct fs_srv *s, uint64_t dir, const char *name, uint32_t mode, uint32_t flags,
+		  struct fuse_entry_out *e, uint64_t *fh)
+{
+	struct fuse_create_in in = {.flags = flags, .mode = S_IFREG | mode};
+	uint8_t rep[sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out)];
+	struct fuse_open_out o;
+	int rc = req(s, FUSE_CREATE, dir, &in, sizeof(in), name, NULL, rep, NULL);
+
+	if (rc == 0) {
+		if (e)
+			memcpy(e, rep, sizeof(*e));
+		memcpy(&o, rep + sizeof(*e), sizeof(o));
+		*fh = o.fh;
+	}
+	return rc;
+}
+
+static int write_data(struct fs_srv *s, uint64_t node, uint64_t fh, uint64_t off, const void *d,
+		      size_t len, uint32_t *written)
+{
+	static uint8_t b[1 << 17];
+	struct fuse_write_in in = {.fh = fh, .offset = off, .size = (uint32_t)len};
+	struct fuse_write_out o = {0};
+	int rc;
+
+	memcpy(b, &in, sizeof(in));
+	memcpy(b + sizeof(in), d, len);
+	rc = raw(s, FUSE_WRITE, node, b, sizeof(in) + len, &o, NULL);
+	if (written)
+		*written = o.size;
+	return rc;
+}
+
+static int read_data(struct fs_srv *s, uint64_t node, uint64_t fh, uint64_t off, uint32_t size,
+		     void *d, size_t *len)
+{
+	struct fuse_read_in in = {.fh = fh, .offset = off, .size = size};
+	return req(s, FUSE_READ, node, &in, sizeof(in), NULL, NULL, d, len);
+}
+
+static int host_read(const char *rel, char *buf, size_t n)
+{
+	int fd = open(hp(rel), O_RDONLY);
+	ssize_t l;
+
+	if (fd < 0)
+		return -1;
+	l = read(fd, buf, n - 1);
+	close(fd);
+	buf[l < 0 ? 0 : l] = 0;
+	return (int)l;
+}
+
+TEST(init_negotiates)
+{
+	struct fs_share_config cfg = {.root = root, .tag = "t"};
+	struct fs_srv *s = fs_srv_new(&cfg);
+	struct fuse_init_out o = {0};
+
+	CHECK(s != NULL);
+	CHECK_EQ(req(s, FUSE_GETATTR, FUSE_ROOT_ID, &(struct fuse_getattr_in){0},
+		     sizeof(struct fuse_getattr_in), NULL, NULL, NULL, NULL),
+		 -EIO); /* nothing before INIT */
+	CHECK_EQ(do_init(s, &o), 0);
+	CHECK_EQ(o.major, 7);
+	CHECK_EQ(o.minor, 38);
+	CHECK_EQ(o.max_write, FS_MAX_WRITE);
+	CHECK(o.flags & FUSE_DO_READDIRPLUS);
+	CHECK(o.flags & FUSE_AUTO_INVAL_DATA);
+	CHECK(o.flags & FUSE_MAX_PAGES);
+	CHECK(!(o.flags & FUSE_WRITEBACK_CACHE));
+	CHECK(!(o.flags & FUSE_EXPORT_SUPPORT));
+	CHECK_EQ(o.max_pages, FS_MAX_PAGES);
+	struct fuse_init_in old = {.major = 6};
+	CHECK_EQ(req(s, FUSE_INIT, 0, &old, sizeof(old), NULL, NULL, NULL, NULL), -EPROTO);
+	fs_srv_free(s);
+	cfg.root = "/nonexistent/sbx-share";
+	CHECK(fs_srv_new(&cfg) == NULL);
+}
+
+TEST(lookup_getattr_maps_owner)
+{
+	struct fuse_entry_out e1, e2;
+	struct fuse_attr_out a;
+	int fd = open(hp("hello"), O_CREAT | O_WRONLY, 0640);
+
+	CHECK(write(fd, "12345", 5) == 5);
+	close(fd);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "hello", &e1), 0);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "hello", &e2), 0);
+	CHECK(e1.nodeid > FUSE_ROOT_ID);
+	CHECK_EQ(e1.nodeid, e2.nodeid); /* same inode, same nodeid */
+	CHECK_EQ(e1.attr.size, 5);
+	CHECK_EQ(e1.attr.uid, FS_GUEST_UID);
+	CHECK_EQ(e1.attr.gid, FS_GUEST_GID);
+	CHECK_EQ(e1.entry_valid, FS_TIMEOUT_S);
+	CHECK_EQ(e1.attr.mode, S_IFREG | 0640);
+	CHECK_EQ(req(S, FUSE_GETATTR, e1.nodeid, &(struct fuse_getattr_in){0},
+		     sizeof(struct fuse_getattr_in), NULL, NULL, &a, NULL),
+		 0);
+	CHECK_EQ(a.attr.size, 5);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "missing", &e2), -ENOENT);
+	/* forget both lookups: the nodeid dies and a stale id never aliases the next node */
+	CHECK_EQ(req(S, FUSE_FORGET, e1.nodeid, &(struct fuse_forget_in){.nlookup = 2},
+		     sizeof(struct fuse_forget_in), NULL, NULL, NULL, NULL),
+		 1);
+	CHECK_EQ(req(S, FUSE_GETATTR, e1.nodeid, &(struct fuse_getattr_in){0},
+		     sizeof(struct fuse_getattr_in), NULL, NULL, &a, NULL),
+		 -ESTALE);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "hello", &e2), 0);
+	CHECK(e2.nodeid != e1.nodeid);
+}
+
+TEST(create_write_read)
+{
+	struct fuse_entry_out e;
+	uint64_t fh;
+	char buf[64];
+	size_t len;
+	uint32_t w;
+
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "f1", 0644, O_RDWR, &e, &fh), 0);
+	CHECK_EQ(e.attr.mode, S_IFREG | 0644);
+	CHECK_EQ(write_data(S, e.nodeid, fh, 0, "hello world", 11, &w), 0);
+	CHECK_EQ(w, 11);
+	CHECK_EQ(read_data(S, e.nodeid, fh, 6, 100, buf, &len), 0);
+	CHECK_EQ(len, 5);
+	CHECK(!memcmp(buf, "world", 5));
+	CHECK_EQ(host_read("f1", buf, sizeof(buf)), 11);
+	CHECK_STR(buf, "hello world");
+	/* O_EXCL on an existing name */
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "f1", 0644, O_RDWR | O_EXCL, NULL, &fh), -EEXIST);
+	/* open + truncate through setattr with fh */
+	struct fuse_open_in oi = {.flags = O_RDWR};
+	struct fuse_open_out oo;
+	CHECK_EQ(req(S, FUSE_OPEN, e.nodeid, &oi, sizeof(oi), NULL, NULL, &oo, NULL), 0);
+	struct fuse_setattr_in sa = {.valid = FATTR_SIZE | FATTR_FH, .fh = oo.fh, .size = 5};
+	struct fuse_attr_out ao;
+	CHECK_EQ(req(S, FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), NULL, NULL, &ao, NULL), 0);
+	CHECK_EQ(ao.attr.size, 5);
+	CHECK_EQ(host_read("f1", buf, sizeof(buf)), 5);
+	/* O_APPEND: the write lands at the end */
+	struct fuse_open_out ao2;
+	CHECK_EQ(req(S, FUSE_OPEN, e.nodeid, &(struct fuse_open_in){.flags = O_WRONLY | O_APPEND},
+		     sizeof(struct fuse_open_in), NULL, NULL, &ao2, NULL),
+		 0);
+	CHECK_EQ(write_data(S, e.nodeid, ao2.fh, 0, "+app", 4, NULL), 0);
+	CHECK_EQ(host_read("f1", buf, sizeof(buf)), 9);
+	CHECK_STR(buf, "hello+app");
+	struct fuse_release_in ar = {.fh = ao2.fh};
+	CHECK_EQ(req(S, FUSE_RELEASE, e.nodeid, &ar, sizeof(ar), NULL, NULL, NULL, NULL), 0);
+	/* times: explicit mtime */
+	sa = (struct fuse_setattr_in){.valid = FATTR_MTIME, .mtime = 1000000};
+	CHECK_EQ(req(S, FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), NULL, NULL, &ao, NULL), 0);
+	CHECK_EQ(ao.attr.mtime, 1000000);
+	struct fuse_release_in ri = {.fh = oo.fh};
+	CHECK_EQ(req(S, FUSE_RELEASE, e.nodeid, &ri, sizeof(ri), NULL, NULL, NULL, NULL), 0);
+	CHECK_EQ(read_data(S, e.nodeid, oo.fh, 0, 10, buf, &len), -EBADF); /* released */
+	ri.fh = fh;
+	CHECK_EQ(req(S, FUSE_RELEASE, e.nodeid, &ri, sizeof(ri), NULL, NULL, NULL, NULL), 0);
+	CHECK_EQ(req(S, FUSE_RELEASE, e.nodeid, &ri, sizeof(ri), NULL, NULL, NULL, NULL), -EBADF);
+}
+
+TEST(write_read_split_segments)
+{
+	struct fuse_entry_out e;
+	struct fuse_in_header h;
+	struct fuse_write_in wi;
+	struct fuse_read_in ri;
+	struct vq_chain c = {0};
+	static uint8_t a[128], b[4096], o1[20], o2[4096];
+	uint64_t fh;
+	uint32_t n;
+
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "split", 0600, O_RDWR, &e, &fh), 0);
+	/* header+body in one segment, payload split over two */
+	wi = (struct fuse_write_in){.fh = fh, .offset = 0, .size = 3000};
+	h = (struct fuse_in_header){.len = sizeof(h) + sizeof(wi) + 3000,
+				    .opcode = FUSE_WRITE,
+				    .unique = 77,
+				    .nodeid = e.nodeid};
+	memcpy(a, &h, sizeof(h));
+	memcpy(a + sizeof(h), &wi, sizeof(wi));
+	for (int i = 0; i < 3000; i++)
+		b[i] = (uint8_t)(i * 7);
+	c.nr_rd = 3;
+	c.rd[0] = (struct vq_seg){a, sizeof(h) + sizeof(wi)};
+	c.rd[1] = (struct vq_seg){b, 1000};
+	c.rd[2] = (struct vq_seg){b + 1000, 2000};
+	c.rd_len = sizeof(h) + sizeof(wi) + 3000;
+	c.nr_wr = 1;
+	c.wr[0] = (struct vq_seg){o2, sizeof(o2)};
+	c.wr_len = sizeof(o2);
+	n = fs_srv_handle(S, &c, SC);
+	CHECK_EQ(n, sizeof(struct fuse_out_header) + sizeof(struct fuse_write_out));
+	CHECK_EQ(((struct fuse_write_out *)(o2 + 16))->size, 3000);
+	/* read back into header segment + data segment */
+	ri = (struct fuse_read_in){.fh = fh, .offset = 0, .size = 3000};
+	h = (struct fuse_in_header){
+	    .len = sizeof(h) + sizeof(ri), .opcode = FUSE_READ, .unique = 78, .nodeid = e.nodeid};
+	memcpy(a, &h, sizeof(h));
+	memcpy(a + sizeof(h), &ri, sizeof(ri));
+	memset(&c, 0, sizeof(c));
+	c.nr_rd = 1;
+	c.rd[0] = (struct vq_seg){a, sizeof(h) + sizeof(ri)};
+	c.rd_len = c.rd[0].len;
+	c.nr_wr = 2;
+	c.wr[0] = (struct vq_seg){o1, 16};
+	c.wr[1] = (struct vq_seg){o2, sizeof(o2)};
+	c.wr_len = 16 + sizeof(o2);
+	memset(o2, 0, sizeof(o2));
+	n = fs_srv_handle(S, &c, SC);
+	CHECK_EQ(n, 16 + 3000);
+	CHECK(!memcmp(o2, b, 3000));
+	/* WRITE claiming more payload than the chain holds */
+	wi.size = 5000;
+	h = (struct fuse_in_header){.len = sizeof(h) + sizeof(wi) + 3000,
+				    .opcode = FUSE_WRITE,
+				    .unique = 79,
+				    .nodeid = e.nodeid};
+	memcpy(a, &h, sizeof(h));
+	memcpy(a + sizeof(h), &wi, sizeof(wi));
+	memset(&c, 0, sizeof(c));
+	c.nr_rd = 2;
+	c.rd[0] = (struct vq_seg){a, sizeof(h) + sizeof(wi)};
+	c.rd[1] = (struct vq_seg){b, 3000};
+	c.rd_len = sizeof(h) + sizeof(wi) + 3000;
+	c.nr_wr = 1;
+	c.wr[0] = (struct vq_seg){o2, sizeof(o2)};
+	c.wr_len = sizeof(o2);
+	n = fs_srv_handle(S, &c, SC);
+	CHECK_EQ(n, 16);
+	CHECK_EQ(((struct fuse_out_header *)o2)->error, -EINVAL);
+}
+
+/* Parse a READDIRPLUS reply; append names (space-separated) to @names; return last offset. */
+static uint64_t parse_plus(const uint8_t *b, size_t len, char *names, int *count, bool *dots_zero,
+			   bool *others_nonzero)
+{
+	size_t off = 0;
+	uint64_t last = 0;
+
+	while (off + FUSE_NAME_OFFSET_DIRENTPLUS <= len) {
+		struct fuse_direntplus dp;
+		char nm[256];
+
+		memcpy(&dp, b + off, sizeof(dp));
+		memcpy(nm, b + off + FUSE_NAME_OFFSET_DIRENTPLUS, dp.dirent.namelen);
+		nm[dp.dirent.namelen] = 0;
+		strcat(names, nm);
+		strcat(names, " ");
+		(*count)++;
+		if (!strcmp(nm, ".") || !strcmp(nm, ".."))
+			*dots_zero &= dp.entry_out.nodeid == 0;
+		else
+			*others_nonzero &= dp.entry_out.nodeid != 0;
+		last = dp.dirent.off;
+		off += FUSE_DIRENTPLUS_SIZE(&dp);
+	}
+	return last;
+}
+
+TEST(readdirplus)
+{
+	struct fuse_mkdir_in mi = {.mode = 0755};
+	struct fuse_entry_out d, e;
+	struct fuse_open_out oo;
+	static uint8_t rep[65536];
+	char names[4096] = "";
+	bool dz = true, nz = true;
+	int count = 0, rounds = 0;
+	uint64_t fh = 0, off = 0;
+	size_t len;
+
+	CHECK_EQ(req(S, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "dir", NULL, &d, NULL), 0);
+	CHECK_EQ(d.attr.mode & S_IFMT, S_IFDIR);
+	for (int i = 0; i < 20; i++) {
+		char n[32];
+		snprintf(n, sizeof(n), "entry-%02d", i);
+		CHECK_EQ(create(S, d.nodeid, n, 0644, O_RDONLY, &e, &fh), 0);
+	}
+	CHECK_EQ(req(S, FUSE_OPENDIR, d.nodeid, &(struct fuse_open_in){0},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 0);
+	/* small buffers: the listing continues at the cookies, every name exactly once */
+	for (;;) {
+		struct fuse_read_in ri = {.fh = oo.fh, .offset = off, .size = 400};
+		CHECK_EQ(req(S, FUSE_READDIRPLUS, d.nodeid, &ri, sizeof(ri), NULL, NULL, rep, &len),
+			 0);
+		if (len == 0 || ++rounds > 50)
+			break;
+		off = parse_plus(rep, len, names, &count, &dz, &nz);
+	}
+	CHECK_EQ(count, 22);
+	CHECK(rounds > 3);
+	CHECK(dz);
+	CHECK(nz);
+	CHECK(strstr(names, "entry-00 ") && strstr(names, "entry-19 ") && strstr(names, ". ") &&
+	      strstr(names, ".. "));
+	/* plain READDIR */
+	struct fuse_read_in ri = {.fh = oo.fh, .offset = 0, .size = 4096};
+	CHECK_EQ(req(S, FUSE_READDIR, d.nodeid, &ri, sizeof(ri), NULL, NULL, rep, &len), 0);
+	CHECK(len > 22 * FUSE_NAME_OFFSET);
+	/* a file handle is not a directory handle */
+	CHECK_EQ(req(S, FUSE_READDIR, d.nodeid, &(struct fuse_read_in){.fh = fh, .size = 4096},
+		     sizeof(ri), NULL, NULL, rep, &len),
+		 -EBADF);
+	CHECK_EQ(req(S, FUSE_RELEASEDIR, d.nodeid, &(struct fuse_release_in){.fh = oo.fh},
+		     sizeof(struct fuse_release_in), NULL, NULL, NULL, NULL),
+		 0);
+}
+
+TEST(rename2_flags)
+{
+	struct fuse_rename2_in in = {.newdir = FUSE_ROOT_ID};
+	char buf[32];
+	int fd;
+
+	fd = open(hp("ra"), O_CREAT | O_WRONLY, 0644);
+	CHECK(write(fd, "A", 1) == 1);
+	close(fd);
+	fd = open(hp("rb"), O_CREAT | O_WRONLY, 0644);
+	CHECK(write(fd, "B", 1) == 1);
+	close(fd);
+	in.flags = RENAME_NOREPLACE;
+	CHECK_EQ(req(S, FUSE_RENAME2, FUSE_ROOT_ID, &in, sizeof(in), "ra", "rb", NULL, NULL),
+		 -EEXIST);
+	in.flags = RENAME_EXCHANGE;
+	CHECK_EQ(req(S, FUSE_RENAME2, FUSE_ROOT_ID, &in, sizeof(in), "ra", "rb", NULL, NULL), 0);
+	host_read("ra", buf, sizeof(buf));
+	CHECK_STR(buf, "B");
+	in.flags = RENAME_WHITEOUT;
+	CHECK_EQ(req(S, FUSE_RENAME2, FUSE_ROOT_ID, &in, sizeof(in), "ra", "rc", NULL, NULL),
+		 -EINVAL);
+	in.flags = 0;
+	CHECK_EQ(req(S, FUSE_RENAME2, FUSE_ROOT_ID, &in, sizeof(in), "ra", "rc", NULL, NULL), 0);
+	CHECK(access(hp("rc"), F_OK) == 0 && access(hp("ra"), F_OK) != 0);
+	struct fuse_rename_in r1 = {.newdir = FUSE_ROOT_ID};
+	CHECK_EQ(req(S, FUSE_RENAME, FUSE_ROOT_ID, &r1, sizeof(r1), "rc", "rd", NULL, NULL), 0);
+	/* into a forged directory id: refused */
+	r1.newdir = 0x12345678;
+	CHECK_EQ(req(S, FUSE_RENAME, FUSE_ROOT_ID, &r1, sizeof(r1), "rd", "re", NULL, NULL),
+		 -ESTALE);
+	CHECK_EQ(req(S, FUSE_RENAME, FUSE_ROOT_ID, &r1, sizeof(r1), "rd", "../x", NULL, NULL),
+		 -EINVAL);
+}
+
+TEST(unlink_while_open)
+{
+	struct fuse_entry_out e;
+	struct fuse_attr_out a;
+	uint64_t fh;
+	char buf[16];
+	size_t len;
+
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "gone", 0644, O_RDWR, &e, &fh), 0);
+	CHECK_EQ(write_data(S, e.nodeid, fh, 0, "still", 5, NULL), 0);
+	CHECK_EQ(req(S, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "gone", NULL, NULL, NULL), 0);
+	CHECK(access(hp("gone"), F_OK) != 0);
+	CHECK_EQ(read_data(S, e.nodeid, fh, 0, 16, buf, &len), 0);
+	CHECK_EQ(len, 5);
+	CHECK(!memcmp(buf, "still", 5));
+	CHECK_EQ(req(S, FUSE_GETATTR, e.nodeid, &(struct fuse_getattr_in){0},
+		     sizeof(struct fuse_getattr_in), NULL, NULL, &a, NULL),
+		 0);
+	CHECK_EQ(a.attr.nlink, 0);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "gone", &e), -ENOENT);
+	CHECK_EQ(req(S, FUSE_RMDIR, FUSE_ROOT_ID, NULL, 0, "nodir", NULL, NULL, NULL), -ENOENT);
+}
+
+TEST(symlinks_never_followed)
+{
+	struct fuse_entry_out e, c;
+	struct fuse_open_out oo;
+	char buf[PATH_MAX];
+	size_t len;
+
+	/* made by the guest */
+	CHECK_EQ(req(S, FUSE_SYMLINK, FUSE_ROOT_ID, NULL, 0, "out", "/etc", &e, NULL), 0);
+	CHECK_EQ(e.attr.mode & S_IFMT, S_IFLNK);
+	CHECK_EQ(req(S, FUSE_READLINK, e.nodeid, NULL, 0, NULL, NULL, buf, &len), 0);
+	CHECK_EQ(len, 4);
+	CHECK(!memcmp(buf, "/etc", 4));
+	CHECK_EQ(lookup(S, e.nodeid, "passwd", &c), -ENOTDIR);
+	CHECK_EQ(req(S, FUSE_OPEN, e.nodeid, &(struct fuse_open_in){.flags = O_RDONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 -ELOOP);
+	CHECK_EQ(req(S, FUSE_OPENDIR, e.nodeid, &(struct fuse_open_in){0},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 -ENOTDIR);
+	/* planted on the host, relative, pointing out */
+	CHECK(symlink("../../../../../../etc/passwd", hp("rel")) == 0);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "rel", &e), 0);
+	CHECK_EQ(e.attr.mode & S_IFMT, S_IFLNK);
+	CHECK_EQ(req(S, FUSE_OPEN, e.nodeid, &(struct fuse_open_in){.flags = O_RDONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 -ELOOP);
+	/* chmod, truncate and xattrs on a symlink node never reach the target */
+	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = 0777};
+	CHECK_EQ(req(S, FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), NULL, NULL, NULL, NULL),
+		 -EOPNOTSUPP);
+	sa = (struct fuse_setattr_in){.valid = FATTR_SIZE, .size = 0};
+	CHECK_EQ(req(S, FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), NULL, NULL, NULL, NULL), -EINVAL);
+	struct fuse_setxattr_in xi = {.size = 1};
+	static uint8_t xb[64];
+	memcpy(xb, &xi, 8);
+	memcpy(xb + 8, "user.a\0v", 8);
+	CHECK_EQ(raw(S, FUSE_SETXATTR, e.nodeid, xb, 16, NULL, NULL), -EPERM);
+	/* O_CREAT on an existing symlink name is not followed */
+	uint64_t fh;
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "out", 0644, O_RDWR, NULL, &fh), -ELOOP);
+	/* a symlink swapped in for a directory: the node stays the symlink */
+	CHECK(mkdir(hp("swap"), 0755) == 0);
+	CHECK(rmdir(hp("swap")) == 0 && symlink("/", hp("swap")) == 0);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "swap", &e), 0);
+	CHECK_EQ(e.attr.mode & S_IFMT, S_IFLNK);
+	CHECK_EQ(lookup(S, e.nodeid, "etc", &c), -ENOTDIR);
+}
+
+TEST(bad_names_refused)
+{
+	struct fuse_entry_out e;
+	char longname[300];
+	static const uint8_t nul_inside[] = {'a', 0, 'b', 0};
+	static const uint8_t no_nul[] = {'a', 'b'};
+
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "..", &e), -EPERM);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, ".", &e), -EPERM);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "../etc", &e), -EINVAL);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "/etc", &e), -EINVAL);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "", &e), -EINVAL);
+	CHECK_EQ(raw(S, FUSE_LOOKUP, FUSE_ROOT_ID, nul_inside, sizeof(nul_inside), &e, NULL),
+		 -EINVAL);
+	CHECK_EQ(raw(S, FUSE_LOOKUP, FUSE_ROOT_ID, no_nul, sizeof(no_nul), &e, NULL), -EINVAL);
+	memset(longname, 'x', 299);
+	longname[299] = 0;
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, longname, &e), -ENAMETOOLONG);
+	struct fuse_mkdir_in mi = {.mode = 0755};
+	CHECK_EQ(req(S, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "a/b", NULL, &e, NULL), -EINVAL);
+	CHECK_EQ(req(S, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "..", NULL, NULL, NULL), -EPERM);
+	CHECK_EQ(req(S, FUSE_SYMLINK, FUSE_ROOT_ID, NULL, 0, "x/y", "t", &e, NULL), -EINVAL);
+	/* a lookup on a regular file as the parent */
+	CHECK_EQ(lookup(S, nid("hello"), "x", &e), -ENOTDIR);
+	/* unknown and forged ids */
+	CHECK_EQ(lookup(S, 0xdeadbeef, "hello", &e), -ESTALE);
+	CHECK_EQ(lookup(S, (uint64_t)7 << 32 | FUSE_ROOT_ID, "hello", &e), -ESTALE);
+}
+
+TEST(links_only_inside)
+{
+	struct fuse_link_in li = {.oldnodeid = 0x4242};
+	struct fuse_entry_out e;
+	struct stat a, b;
+
+	CHECK_EQ(req(S, FUSE_LINK, FUSE_ROOT_ID, &li, sizeof(li), "pw", NULL, &e, NULL), -ESTALE);
+	CHECK(access(hp("pw"), F_OK) != 0);
+	li.oldnodeid = nid("hello");
+	CHECK_EQ(req(S, FUSE_LINK, FUSE_ROOT_ID, &li, sizeof(li), "hello2", NULL, &e, NULL), 0);
+	CHECK(stat(hp("hello"), &a) == 0 && stat(hp("hello2"), &b) == 0);
+	CHECK_EQ(a.st_ino, b.st_ino);
+	CHECK_EQ(e.nodeid, li.oldnodeid);
+	CHECK_EQ(e.attr.nlink, 2);
+	li.oldnodeid = nid("dir");
+	CHECK_EQ(req(S, FUSE_LINK, FUSE_ROOT_ID, &li, sizeof(li), "dir2", NULL, &e, NULL), -EPERM);
+}
+
+TEST(mknod_only_files_and_fifos)
+{
+	struct fuse_mknod_in mi = {.mode = S_IFBLK | 0600, .rdev = makedev(8, 0)};
+	struct fuse_entry_out e;
+	struct stat st;
+
+	CHECK_EQ(req(S, FUSE_MKNOD, FUSE_ROOT_ID, &mi, sizeof(mi), "blk", NULL, &e, NULL), -EPERM);
+	mi.mode = S_IFCHR | 0600;
+	CHECK_EQ(req(S, FUSE_MKNOD, FUSE_ROOT_ID, &mi, sizeof(mi), "chr", NULL, &e, NULL), -EPERM);
+	mi.mode = S_IFSOCK | 0600;
+	CHECK_EQ(req(S, FUSE_MKNOD, FUSE_ROOT_ID, &mi, sizeof(mi), "sock", NULL, &e, NULL), -EPERM);
+	CHECK(access(hp("blk"), F_OK) != 0 && access(hp("chr"), F_OK) != 0);
+	mi.mode = S_IFIFO | 0600;
+	CHECK_EQ(req(S, FUSE_MKNOD, FUSE_ROOT_ID, &mi, sizeof(mi), "fifo", NULL, &e, NULL), 0);
+	CHECK(lstat(hp("fifo"), &st) == 0 && S_ISFIFO(st.st_mode));
+	/* opening a fifo is the guest kernel's business, never a blocking host open */
+	struct fuse_open_out oo;
+	CHECK_EQ(req(S, FUSE_OPEN, e.nodeid, &(struct fuse_open_in){.flags = O_RDONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 -ENXIO);
+	/* CREATE over an existing fifo name: refused at once, never a blocking open */
+	uint64_t fh;
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "fifo", 0644, O_RDONLY, NULL, &fh), -EINVAL);
+	mi.mode = S_IFREG | 06755;
+	CHECK_EQ(req(S, FUSE_MKNOD, FUSE_ROOT_ID, &mi, sizeof(mi), "reg", NULL, &e, NULL), 0);
+	CHECK(lstat(hp("reg"), &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & 06000));
+}
+
+TEST(setuid_stripped)
+{
+	struct fuse_entry_out e;
+	struct fuse_mkdir_in mi = {.mode = 02775};
+	struct fuse_attr_out a;
+	struct stat st;
+	uint64_t fh;
+
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "suid", 04755, O_RDWR, &e, &fh), 0);
+	CHECK(stat(hp("suid"), &st) == 0 && !(st.st_mode & 06000));
+	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = S_IFREG | 06755};
+	CHECK_EQ(req(S, FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), NULL, NULL, &a, NULL), 0);
+	CHECK(stat(hp("suid"), &st) == 0 && !(st.st_mode & 06000) && (st.st_mode & 0755) == 0755);
+	CHECK_EQ(a.attr.mode & 07777, 0755);
+	CHECK_EQ(req(S, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "sgid", NULL, &e, NULL), 0);
+	CHECK(stat(hp("sgid"), &st) == 0 && !(st.st_mode & 06000));
+	/* a host file that already has setuid loses it on the first guest write */
+	int fd = open(hp("hsuid"), O_CREAT | O_WRONLY, 0755);
+	close(fd);
+	CHECK(chmod(hp("hsuid"), 04755) == 0);
+	uint64_t id = nid("hsuid");
+	struct fuse_open_out oo;
+	CHECK_EQ(req(S, FUSE_OPEN, id, &(struct fuse_open_in){.flags = O_WRONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 0);
+	CHECK_EQ(write_data(S, id, oo.fh, 0, "x", 1, NULL), 0);
+	CHECK(stat(hp("hsuid"), &st) == 0 && !(st.st_mode & 06000));
+}
+
+static int xset(struct fs_srv *s, uint64_t node, const char *name, const char *val)
+{
+	static uint8_t b[512];
+	struct fuse_setxattr_in in = {.size = (uint32_t)strlen(val)};
+	size_t l = 8;
+
+	memcpy(b, &in, 8);
+	memcpy(b + l, name, strlen(name) + 1);
+	l += strlen(name) + 1;
+	memcpy(b + l, val, strlen(val));
+	l += strlen(val);
+	return raw(s, FUSE_SETXATTR, node, b, l, NULL, NULL);
+}
+
+TEST(xattr_namespaces)
+{
+	uint64_t id = nid("hello");
+	struct fuse_getxattr_in gi = {.size = 256};
+	char buf[512];
+	size_t len;
+
+	CHECK_EQ(xset(S, id, "security.capability", "x"), -EPERM);
+	CHECK_EQ(xset(S, id, "trusted.overlay.opaque", "y"), -EPERM);
+	CHECK_EQ(xset(S, id, "system.posix_acl_access", "z"), -EOPNOTSUPP);
+	CHECK_EQ(req(S, FUSE_REMOVEXATTR, id, NULL, 0, "security.selinux", NULL, NULL, NULL),
+		 -EPERM);
+	CHECK_EQ(req(S, FUSE_GETXATTR, id, &gi, sizeof(gi), "security.selinux", NULL, buf, &len),
+		 -ENODATA);
+	if (setxattr(hp("hello"), "user.probe", "1", 1, 0) != 0) {
+		fprintf(stderr, "(host fs without user xattrs: user.* part skipped)\n");
+		return;
+	}
+	CHECK_EQ(xset(S, id, "user.k", "val"), 0);
+	CHECK_EQ(req(S, FUSE_GETXATTR, id, &gi, sizeof(gi), "user.k", NULL, buf, &len), 0);
+	CHECK_EQ(len, 3);
+	CHECK(!memcmp(buf, "val", 3));
+	gi.size = 0;
+	struct fuse_getxattr_out go;
+	CHECK_EQ(req(S, FUSE_GETXATTR, id, &gi, sizeof(gi), "user.k", NULL, &go, NULL), 0);
+	CHECK_EQ(go.size, 3);
+	gi.size = 512;
+	CHECK_EQ(req(S, FUSE_LISTXATTR, id, &gi, sizeof(gi), NULL, NULL, buf, &len), 0);
+	CHECK(len > 0 && len < sizeof(buf));
+	buf[len < sizeof(buf) ? len : 0] = 0;
+	for (size_t o = 0; o < len; o += strlen(buf + o) + 1)
+		CHECK(!strncmp(buf + o, "user.", 5));
+	CHECK_EQ(req(S, FUSE_REMOVEXATTR, id, NULL, 0, "user.k", NULL, NULL, NULL), 0);
+}
+
+TEST(chown_maps_to_owner)
+{
+	uint64_t id = nid("hello");
+	struct fuse_setattr_in sa = {.valid = FATTR_UID | FATTR_GID, .uid = 1000, .gid = 1000};
+	struct fuse_attr_out a;
+	struct stat before, after;
+
+	CHECK(stat(hp("hello"), &before) == 0);
+	CHECK_EQ(req(S, FUSE_SETATTR, id, &sa, sizeof(sa), NULL, NULL, &a, NULL), 0);
+	CHECK_EQ(a.attr.uid, 1000);
+	sa.uid = 0;
+	sa.gid = 0;
+	CHECK_EQ(req(S, FUSE_SETATTR, id, &sa, sizeof(sa), NULL, NULL, &a, NULL), 0);
+	sa.uid = 4242;
+	CHECK_EQ(req(S, FUSE_SETATTR, id, &sa, sizeof(sa), NULL, NULL, &a, NULL), -EPERM);
+	sa = (struct fuse_setattr_in){.valid = FATTR_GID, .gid = 7};
+	CHECK_EQ(req(S, FUSE_SETATTR, id, &sa, sizeof(sa), NULL, NULL, &a, NULL), -EPERM);
+	CHECK(stat(hp("hello"), &after) == 0);
+	CHECK_EQ(before.st_uid, after.st_uid);
+	CHECK_EQ(before.st_gid, after.st_gid);
+}
+
+TEST(readonly_erofs)
+{
+	struct fs_srv *ro = srv_new(true);
+	struct fuse_entry_out e;
+	struct fuse_open_out oo;
+	struct fuse_mkdir_in mi = {.mode = 0755};
+	uint64_t id, fh;
+	char buf[16];
+	size_t len;
+
+	CHECK_EQ(lookup(ro, FUSE_ROOT_ID, "hello", &e), 0);
+	id = e.nodeid;
+	CHECK_EQ(create(ro, FUSE_ROOT_ID, "new", 0644, O_RDWR, &e, &fh), -EROFS);
+	CHECK_EQ(req(ro, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "nd", NULL, &e, NULL), -EROFS);
+	CHECK_EQ(req(ro, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "hello", NULL, NULL, NULL), -EROFS);
+	CHECK_EQ(req(ro, FUSE_SYMLINK, FUSE_ROOT_ID, NULL, 0, "s", "t", &e, NULL), -EROFS);
+	struct fuse_setattr_in sa = {.valid = FATTR_SIZE, .size = 0};
+	CHECK_EQ(req(ro, FUSE_SETATTR, id, &sa, sizeof(sa), NULL, NULL, NULL, NULL), -EROFS);
+	CHECK_EQ(req(ro, FUSE_OPEN, id, &(struct fuse_open_in){.flags = O_WRONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 -EROFS);
+	CHECK_EQ(req(ro, FUSE_OPEN, id, &(struct fuse_open_in){.flags = O_RDONLY | O_TRUNC},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 -EROFS);
+	CHECK_EQ(xset(ro, id, "user.x", "1"), -EROFS);
+	CHECK_EQ(req(ro, FUSE_OPEN, id, &(struct fuse_open_in){.flags = O_RDONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 0);
+	CHECK_EQ(write_data(ro, id, oo.fh, 0, "x", 1, NULL), -EROFS);
+	CHECK_EQ(read_data(ro, id, oo.fh, 0, 16, buf, &len), 0);
+	CHECK(access(hp("hello"), F_OK) == 0 && access(hp("new"), F_OK) != 0);
+	fs_srv_free(ro);
+}
+
+TEST(malformed_requests)
+{
+	struct fuse_in_header h = {.len = 1000, .opcode = FUSE_GETATTR, .unique = 5, .nodeid = 1};
+	struct vq_chain c = {0};
+	uint8_t b[64];
+
+	CHECK_EQ(raw(S, 9999, FUSE_ROOT_ID, NULL, 0, NULL, NULL), -ENOSYS);
+	CHECK_EQ(raw(S, FUSE_SETUPMAPPING, FUSE_ROOT_ID, NULL, 0, NULL, NULL), -ENOSYS);
+	CHECK_EQ(raw(S, FUSE_GETATTR, FUSE_ROOT_ID, "ab", 2, NULL, NULL), -EINVAL); /* short body */
+	CHECK_EQ(raw(S, FUSE_INIT, 0, "abcd", 4, NULL, NULL), -EINVAL);
+	/* header claims more than the chain has */
+	memcpy(b, &h, sizeof(h));
+	c.nr_rd = 1;
+	c.rd[0] = (struct vq_seg){b, sizeof(h) + 16};
+	c.rd_len = c.rd[0].len;
+	c.nr_wr = 1;
+	c.wr[0] = (struct vq_seg){outbuf, 64};
+	c.wr_len = 64;
+	CHECK_EQ(fs_srv_handle(S, &c, SC), 16);
+	CHECK_EQ(((struct fuse_out_header *)outbuf)->error, -EINVAL);
+	/* not even a header: no reply */
+	c.rd[0].len = c.rd_len = 10;
+	CHECK_EQ(fs_srv_handle(S, &c, SC), 0);
+	/* no room for a reply */
+	h.len = sizeof(h) + sizeof(struct fuse_getattr_in);
+	memset(b, 0, sizeof(b));
+	memcpy(b, &h, sizeof(h));
+	c.rd[0].len = c.rd_len = h.len;
+	c.wr[0].len = c.wr_len = 8;
+	CHECK_EQ(fs_srv_handle(S, &c, SC), 0);
+	c.wr[0].len = c.wr_len = 40; /* header fits, attr does not */
+	CHECK_EQ(fs_srv_handle(S, &c, SC), 16);
+	/* forget of an unknown id and a batch larger than its body: no reply, no crash */
+	struct {
+		struct fuse_batch_forget_in in;
+		struct fuse_forget_one one[2];
+	} bf = {{.count = 100000}, {{0xdead, 1}, {FUSE_ROOT_ID, 1000}}};
+	CHECK_EQ(raw(S, FUSE_BATCH_FORGET, 0, &bf, sizeof(bf), NULL, NULL), 1);
+	CHECK_EQ(lookup(S, FUSE_ROOT_ID, "hello", &(struct fuse_entry_out){0}), 0); /* root alive */
+	/* huge sizes */
+	struct fuse_read_in ri = {.fh = 0xffffffffffffull, .size = 0xffffffffu};
+	CHECK_EQ(raw(S, FUSE_READ, FUSE_ROOT_ID, &ri, sizeof(ri), NULL, NULL), -EBADF);
+	struct fuse_setxattr_in xi = {.size = 0x7fffffff};
+	memset(b, 0, sizeof(b));
+	memcpy(b, &xi, 8);
+	memcpy(b + 8, "user.a", 7);
+	CHECK_EQ(raw(S, FUSE_SETXATTR, FUSE_ROOT_ID, b, 15, NULL, NULL), -E2BIG);
+}
+
+TEST(locks_and_seek)
+{
+	struct fuse_entry_out e;
+	uint64_t fh1, fh2;
+	struct fuse_lk_in lk = {.lk = {.start = 0, .end = 99, .type = F_WRLCK}};
+	struct fuse_lk_out lo;
+	struct fuse_lseek_out so;
+
+	CHECK_EQ(create(S, FUSE_ROOT_ID, "lk", 0644, O_RDWR, &e, &fh1), 0);
+	struct fuse_open_out oo;
+	CHECK_EQ(req(S, FUSE_OPEN, e.nodeid, &(struct fuse_open_in){.flags = O_RDWR},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 0);
+	fh2 = oo.fh;
+	lk.fh = fh1;
+	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
+	lk.fh = fh2;
+	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), -EAGAIN);
+	CHECK_EQ(req(S, FUSE_GETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, &lo, NULL), 0);
+	CHECK_EQ(lo.lk.type, F_WRLCK);
+	CHECK_EQ(lo.lk.end, 99);
+	lk.fh = fh1;
+	lk.lk.type = F_UNLCK;
+	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
+	lk.fh = fh2;
+	lk.lk.type = F_WRLCK;
+	CHECK_EQ(req(S, FUSE_SETLKW, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
+	/* sparse file: data at 1 MiB, SEEK_DATA finds it */
+	CHECK_EQ(write_data(S, e.nodeid, fh1, 1 << 20, "d", 1, NULL), 0);
+	struct fuse_lseek_in si = {.fh = fh1, .offset = 0, .whence = SEEK_DATA};
+	CHECK_EQ(req(S, FUSE_LSEEK, e.nodeid, &si, sizeof(si), NULL, NULL, &so, NULL), 0);
+	CHECK(so.offset > 0 && so.offset <= (1 << 20));
+	struct fuse_fallocate_in fi = {.fh = fh1, .offset = 0, .length = 4096};
+	CHECK_EQ(req(S, FUSE_FALLOCATE, e.nodeid, &fi, sizeof(fi), NULL, NULL, NULL, NULL), 0);
+	struct fuse_fsync_in fs = {.fh = fh1};
+	CHECK_EQ(req(S, FUSE_FSYNC, e.nodeid, &fs, sizeof(fs), NULL, NULL, NULL, NULL), 0);
+	struct fuse_statfs_out st;
+	CHECK_EQ(req(S, FUSE_STATFS, FUSE_ROOT_ID, NULL, 0, NULL, NULL, &st, NULL), 0);
+	CHECK(st.st.bsize > 0 && st.st.namelen >= 255);
+}
+
+/* ---- through real rings and the worker pool ---- */
+#define MEM_SIZE (4 << 20)
+#define BASE	 0x40000000ull
+#define QSZ	 128
+
+static uint8_t *mem;
+
+static void *g(uint64_t gpa)
+{
+	return mem + (gpa - BASE);
+}
+
+static uint64_t qdesc(int q)
+{
+	return BASE + (uint64_t)q * 0x10000;
+}
+
+static int notified;
+
+static void on_notify(struct virtio_dev *v, unsigned q, void *opaque)
+{
+	__atomic_add_fetch(&notified, 1, __ATOMIC_SEQ_CST);
+}
+
+TEST(device_rings_and_workers)
+{
+	struct fs_share_config cfg = {.root = root,
+				      .tag = "workspace",
+				      .threads = 3,
+				      .owner_uid = getuid(),
+				      .owner_gid = getgid()};
+	static struct guest_mem gm;
+	static struct virtq vqs[FS_NUM_QUEUES];
+	struct fs_dev *d = fs_dev_new(&cfg);
+	struct virtio_dev *vd;
+	uint8_t cfgb[40];
+	const int N = 40;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	vd = fs_dev_virtio(d);
+	CHECK_EQ(vd->ops->device_id, 26);
+	CHECK_EQ(vd->ops->queue_count(vd), 2);
+	CHECK_EQ(vd->ops->config_read(vd, 0, cfgb, 40), 0);
+	CHECK(!memcmp(cfgb, "workspace", 10));
+	CHECK_EQ(cfgb[36], 1);
+	CHECK(vd->ops->config_read(vd, 30, cfgb, 20) < 0);
+	mem = aligned_alloc(4096, MEM_SIZE);
+	memset(mem, 0, MEM_SIZE);
+	gm_add(&gm, BASE, MEM_SIZE, 0, mem);
+	for (int q = 0; q < FS_NUM_QUEUES; q++) {
+		vqs[q].mem = &gm;
+		vqs[q].name = "fs";
+		CHECK_EQ(vq_setup(&vqs[q], QSZ, qdesc(q), qdesc(q) + 0x1000, qdesc(q) + 0x2000, 0),
+			 0);
+	}
+	vd->mem = &gm;
+	vd->vqs = vqs;
+	vd->notify = on_notify;
+	/* N requests: INIT first, then LOOKUPs of "hello", each in two descriptors */
+	struct virtq_desc *desc = g(qdesc(1));
+	uint16_t *avail = g(qdesc(1) + 0x1000);
+	for (int i = 0; i < N; i++) {
+		uint64_t in = BASE + 0x100000 + (uint64_t)i * 0x2000, out = in + 0x1000;
+		struct fuse_in_header h = {.unique = (uint64_t)i + 1, .nodeid = FUSE_ROOT_ID};
+		size_t l = sizeof(h);
+
+		if (i == 0) {
+			struct fuse_init_in ii = {.major = 7, .minor = 38};
+			h.opcode = FUSE_INIT;
+			memcpy((uint8_t *)g(in) + l, &ii, sizeof(ii));
+			l += sizeof(ii);
+		} else {
+			h.opcode = FUSE_LOOKUP;
+			memcpy((uint8_t *)g(in) + l, "hello", 6);
+			l += 6;
+		}
+		h.len = (uint32_t)l;
+		memcpy(g(in), &h, sizeof(h));
+		desc[2 * i] =
+		    (struct virtq_desc){in, (uint32_t)l, VIRTQ_DESC_F_NEXT, (uint16_t)(2 * i + 1)};
+		desc[2 * i + 1] = (struct virtq_desc){out, 0x1000, VIRTQ_DESC_F_WRITE, 0};
+		avail[2 + i] = (uint16_t)(2 * i);
+		if (i == 0) { /* INIT alone first, as the guest does */
+			__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
+			vd->ops->queue_kick(vd, 1);
+			for (int t = 0;
+			     t < 500 && __atomic_load_n(&((uint16_t *)g(qdesc(1) + 0x2000))[1],
+							__ATOMIC_ACQUIRE) < 1;
+			     t++)
+				usleep(2000);
+		}
+	}
+	__atomic_store_n(&avail[1], (uint16_t)N, __ATOMIC_RELEASE);
+	vd->ops->queue_kick(vd, 1);
+	uint16_t *used = g(qdesc(1) + 0x2000);
+	for (int t = 0; t < 1000 && __atomic_load_n(&used[1], __ATOMIC_ACQUIRE) < N; t++)
+		usleep(2000);
+	CHECK_EQ(__atomic_load_n(&used[1], __ATOMIC_ACQUIRE), N);
+	int ok = 0;
+	uint64_t node = 0;
+	for (int i = 0; i < N; i++) {
+		struct fuse_out_header oh;
+		struct fuse_entry_out e;
+		uint32_t id = ((uint32_t *)&used[2])[2 * i];
+		uint64_t out = BASE + 0x100000 + (uint64_t)(id / 2) * 0x2000 + 0x1000;
+
+		memcpy(&oh, g(out), sizeof(oh));
+		if (oh.error == 0 && oh.unique == id / 2 + 1u)
+			ok++;
+		if (id != 0) {
+			memcpy(&e, (uint8_t *)g(out) + 16, sizeof(e));
+			if (!node)
+				node = e.nodeid;
+			CHECK_EQ(e.nodeid, node);
+		}
+	}
+	CHECK_EQ(ok, N);
+	CHECK(notified > 0);
+	/* hiprio: a FORGET is consumed without a reply */
+	{
+		uint64_t in = BASE + 0x300000;
+		struct fuse_in_header h = {.len = sizeof(h) + sizeof(struct fuse_forget_in),
+					   .opcode = FUSE_FORGET,
+					   .unique = 999,
+					   .nodeid = node};
+		struct fuse_forget_in f = {.nlookup = (uint64_t)N - 1};
+		struct virtq_desc *hd = g(qdesc(0));
+		uint16_t *ha = g(qdesc(0) + 0x1000), *hu = g(qdesc(0) + 0x2000);
+
+		memcpy(g(in), &h, sizeof(h));
+		memcpy((uint8_t *)g(in) + sizeof(h), &f, sizeof(f));
+		hd[0] = (struct virtq_desc){in, h.len, 0, 0};
+		ha[2] = 0;
+		__atomic_store_n(&ha[1], 1, __ATOMIC_RELEASE);
+		vd->ops->queue_kick(vd, 0);
+		CHECK_EQ(hu[1], 1);
+		CHECK_EQ(((uint32_t *)&hu[2])[1], 0);
+	}
+	vd->ops->reset(vd);
+	fs_dev_free(d);
+	free(mem);
+	cfg.tag = "a-tag-that-is-much-longer-than-36-bytes";
+	CHECK(fs_dev_new(&cfg) == NULL);
+}
+
+static void rm_rf(const char *p)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", p);
+}
+
+int main(void)
+{
+	snprintf(root, sizeof(root), "/tmp/sbx-fs-unit.XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	SC = malloc(sizeof(*SC));
+	RUN(init_negotiates);
+	S = srv_new(false);
+	RUN(lookup_getattr_maps_owner);
+	RUN(create_write_read);
+	RUN(write_read_split_segments);
+	RUN(readdirplus);
+	RUN(rename2_flags);
+	RUN(unlink_while_open);
+	RUN(symlinks_never_followed);
+	RUN(bad_names_refused);
+	RUN(links_only_inside);
+	RUN(mknod_only_files_and_fifos);
+	RUN(setuid_stripped);
+	RUN(xattr_namespaces);
+	RUN(chown_maps_to_owner);
+	RUN(readonly_erofs);
+	RUN(malformed_requests);
+	RUN(locks_and_seek);
+	fs_srv_free(S);
+	RUN(device_rings_and_workers);
+	free(SC);
+	rm_rf(root);
+	T_EXIT();
+}
