@@ -101,6 +101,13 @@ bool cli_name_valid(const char *s);
  */
 void cli_name_sanitize(const char *in, char *out, size_t outsz);
 
+/**
+ * cli_mount_parse() - split an extra share argument "PATH[:ro|:rw]" into @path (size @len)
+ * and *@readonly, expanding a leading "~" or "~/" from $HOME. The path is not made absolute
+ * or checked here. Return: 0, or -1 if empty, too long, or "~" with HOME unset.
+ */
+int cli_mount_parse(const char *arg, char *path, size_t len, bool *readonly);
+
 /* ---- table output (cli_args.c) ---- */
 
 #define CLI_TABLE_MAX_COLS 8
@@ -147,6 +154,8 @@ void exec_args_free(struct exec_args *a);
 struct api;
 struct json_t;
 
+#define CLI_EXTRA_MAX 15 /* extra shares beside the workspace (sbxd takes 16 in all) */
+
 /* What `create` (and `run` of an agent) asks sbxd for. */
 struct create_args {
 	const char *agent;
@@ -156,6 +165,8 @@ struct create_args {
 	int cpus;	    /* 0: sbxd's default */
 	const char *engine; /* NULL: sbxd's default */
 	bool quiet;
+	const char *extras[CLI_EXTRA_MAX]; /* extra shares as given: "PATH[:ro]" */
+	int nextras;
 };
 
 /* Flag ids shared by create and run (cmd_create.c). */
@@ -171,6 +182,12 @@ int create_args_flag(struct create_args *c, const char *verb, int id, const char
  * cli_known_agents() - comma-separated agents sbx can build or has built, into @buf.
  */
 void cli_known_agents(const struct sbx_paths *p, char *buf, size_t len);
+
+/**
+ * cli_mounts_json() - the "mounts" array for @c: the workspace @ws (rw) first, then each
+ * extra share made absolute (realpath). Return: the array, or NULL with one error printed.
+ */
+struct json_t *cli_mounts_json(const struct create_args *c, const char *ws);
 
 /**
  * cli_create_sandbox() - check @c (agent known, workspace exists), POST /v1/sandboxes, then

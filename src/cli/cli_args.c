@@ -283,6 +283,29 @@ void cli_name_sanitize(const char *in, char *out, size_t outsz)
 		out[n] = '\0';
 }
 
+int cli_mount_parse(const char *arg, char *path, size_t len, bool *readonly)
+{
+	size_t n = arg ? strlen(arg) : 0;
+	const char *home = getenv("HOME");
+	int w;
+
+	*readonly = false;
+	if (n >= 3 && (strcmp(arg + n - 3, ":ro") == 0 || strcmp(arg + n - 3, ":rw") == 0)) {
+		*readonly = arg[n - 1] == 'o';
+		n -= 3;
+	}
+	if (n == 0)
+		return -1;
+	if (arg[0] == '~' && (n == 1 || arg[1] == '/')) {
+		if (!home || !*home)
+			return -1;
+		w = snprintf(path, len, "%s%.*s", home, (int)(n - 1), arg + 1);
+	} else {
+		w = snprintf(path, len, "%.*s", (int)n, arg);
+	}
+	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
 void cli_table_print(FILE *out, const char *const *header, size_t ncols, const char *const *cells,
 		     size_t nrows)
 {

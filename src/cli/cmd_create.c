@@ -1,6 +1,6 @@
-/* `sbx create AGENT [PATH]`: validate locally (agent, workspace, sizes), ask sbxd to create
- * the sandbox, then make sure the agent's boot assets exist (first build shows progress).
- * Never boots the VM; never invents the default name (sbxd makes it unique). */
+/* `sbx create AGENT [PATH] [EXTRA[:ro]...]`: validate locally (agent, workspace, shares,
+ * sizes), ask sbxd to create the sandbox, then make sure the agent's boot assets exist (first
+ * build shows progress). Never boots the VM; never invents the default name (sbxd does). */
 #include "cli/api_client.h"
 #include "cli/cli.h"
 #include "common/assets.h"
@@ -13,10 +13,12 @@
 #include <sys/stat.h>
 
 static const char create_help[] =
-    "Usage: sbx create [OPTIONS] AGENT [PATH]\n"
+    "Usage: sbx create [OPTIONS] AGENT [PATH] [EXTRA[:ro]...]\n"
     "\n"
     "Create a sandbox (a microVM with its own disk) for AGENT with workspace PATH\n"
-    "(default: the current directory). The sandbox is left stopped; start and\n"
+    "(default: the current directory). PATH is shared into the VM read-write at the\n"
+    "same absolute path, live both ways; each EXTRA directory is shared the same way,\n"
+    "read-only with :ro (e.g. ~/docs:ro). The sandbox is left stopped; start and\n"
     "attach with `sbx run NAME`, or run commands with `sbx exec NAME CMD`.\n"
     "\n"
     "Options:\n"
@@ -110,6 +112,31 @@ void cli_known_agents(const struct sbx_paths *p, char *buf, size_t len)
 		snprintf(buf, len, "none found in %s/images/templates", p->libdir);
 }
 
+json_t *cli_mounts_json(const struct create_args *c, const char *ws)
+{
+	json_t *arr = json_array();
+	char given[PATH_MAX], real[PATH_MAX];
+	bool ro;
+
+	json_array_append_new(arr, json_pack("{s:s,s:b}", "path", ws, "readonly", 0));
+	for (int i = 0; i < c->nextras; i++) {
+		if (cli_mount_parse(c->extras[i], given, sizeof(given), &ro) < 0) {
+			sbx_err("share %s: not a usable path (give a directory, e.g. ~/docs:ro)",
+				c->extras[i]);
+			json_decref(arr);
+			return NULL;
+		}
+		if (!realpath(given, real)) {
+			sbx_err("share %s: %s (give an existing directory)", given,
+				strerror(errno));
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, json_pack("{s:s,s:b}", "path", real, "readonly", ro));
+	}
+	return arr;
+}
+
 int cli_create_sandbox(struct api *a, const struct sbx_paths *p, const struct create_args *c,
 		       json_t **out)
 {
@@ -134,7 +161,11 @@ int cli_create_sandbox(struct api *a, const struct sbx_paths *p, const struct cr
 		return 1;
 	}
 
-	json_t *req = json_pack("{s:s, s:s}", "agent", c->agent, "workspace", ws);
+	json_t *mounts = cli_mounts_json(c, ws);
+	if (!mounts)
+		return 1;
+	json_t *req =
+	    json_pack("{s:s, s:s, s:o}", "agent", c->agent, "workspace", ws, "mounts", mounts);
 	if (c->name)
 		json_object_set_new(req, "name", json_string(c->name));
 	if (c->memory_mib)
@@ -190,7 +221,7 @@ int cmd_create(int argc, char **argv, const struct sbx_paths *p)
 	};
 	struct create_args c = {0};
 	struct cli_parser ps;
-	const char *pos[2];
+	const char *pos[2 + CLI_EXTRA_MAX];
 	int npos = 0, id;
 
 	cli_parser_init(&ps, argc, argv, "create", opts, false);
@@ -202,9 +233,11 @@ int cmd_create(int argc, char **argv, const struct sbx_paths *p)
 			fputs(create_help, stdout);
 			return 0;
 		case CLI_OPT_POSITIONAL:
-			if (npos == 2)
-				return cli_usage_error("create", "too many arguments at '%s'",
-						       ps.value);
+			if (npos == 2 + CLI_EXTRA_MAX)
+				return cli_usage_error("create",
+						       "too many shares at '%s' (at most %d "
+						       "beside the workspace)",
+						       ps.value, CLI_EXTRA_MAX);
 			pos[npos++] = ps.value;
 			break;
 		case 'q':
@@ -219,6 +252,8 @@ int cmd_create(int argc, char **argv, const struct sbx_paths *p)
 		return cli_usage_error("create", "missing AGENT");
 	c.agent = pos[0];
 	c.path = npos > 1 ? pos[1] : NULL;
+	for (int i = 2; i < npos; i++)
+		c.extras[c.nextras++] = pos[i];
 
 	struct api a;
 	json_t *sb;

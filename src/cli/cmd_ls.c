@@ -12,7 +12,7 @@ static const char ls_help[] = "Usage: sbx ls [OPTIONS]\n"
 			      "List sandboxes: SANDBOX AGENT STATUS PORTS WORKSPACE.\n"
 			      "\n"
 			      "Options:\n"
-			      "      --json    print sbxd's JSON array of sandboxes\n"
+			      "      --json    print sbxd's JSON array of sandboxes (with mounts)\n"
 			      "  -q, --quiet   print only sandbox names\n"
 			      "  -h, --help    show this help\n";
 

@@ -1,5 +1,6 @@
-/* `sbx run AGENT|NAME [PATH] [-- ARGS]`: find or create the sandbox, start it (assets, spinner,
- * the one-time TCG notice) and attach an interactive session running the agent's command.
+/* `sbx run AGENT|NAME [PATH] [EXTRA[:ro]...] [-- ARGS]`: find or create the sandbox, start it
+ * (assets, spinner, the one-time TCG notice) and attach an interactive session running the
+ * agent's command in the workspace.
  * Leaves the sandbox running when the session ends; never stops or deletes anything. */
 #include "cli/api_client.h"
 #include "cli/cli.h"
@@ -15,13 +16,15 @@
 #include <unistd.h>
 
 static const char run_help[] =
-    "Usage: sbx run [OPTIONS] AGENT|NAME [PATH] [-- ARGS...]\n"
+    "Usage: sbx run [OPTIONS] AGENT|NAME [PATH] [EXTRA[:ro]...] [-- ARGS...]\n"
     "\n"
     "Start a sandbox and attach to its agent. NAME: an existing sandbox (started if\n"
     "stopped). AGENT: reuse this agent's sandbox for workspace PATH (default: the\n"
-    "current directory) or create one. For the shell agent the session is `bash -l`\n"
-    "as user agent, with ARGS appended. Leaving the session keeps the sandbox running\n"
-    "(stop it with `sbx stop NAME`).\n"
+    "current directory) or create one, sharing PATH read-write at the same absolute\n"
+    "path and each EXTRA directory too (read-only with :ro, e.g. ~/docs:ro). For the\n"
+    "shell agent the session is `bash -l` as user agent in the workspace, with ARGS\n"
+    "appended. Leaving the session keeps the sandbox running (stop it with\n"
+    "`sbx stop NAME`).\n"
     "\n"
     "Options (used when a sandbox is created):\n"
     "      --name NAME     sandbox name (default: AGENT-<basename of PATH>)\n"
@@ -157,6 +160,24 @@ static json_t *find_for_workspace(struct api *a, const char *agent, const char *
 	return hit;
 }
 
+/* True if @sb's extra shares (mounts after the workspace) are exactly @want's (in order). */
+static bool same_extras(json_t *sb, json_t *want)
+{
+	json_t *have = json_object_get(sb, "mounts");
+	size_t n = json_array_size(want);
+
+	if (json_array_size(have) != n)
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		json_t *h = json_array_get(have, i), *w = json_array_get(want, i);
+		if (strcmp(api_str(h, "path"), api_str(w, "path")) != 0 ||
+		    json_is_true(json_object_get(h, "readonly")) !=
+			json_is_true(json_object_get(w, "readonly")))
+			return false;
+	}
+	return true;
+}
+
 /* The agent's interactive command: shell -> bash -l; others -> their CLI of the same name. */
 static char **session_argv(const char *agent, char **args, int nargs)
 {
@@ -223,7 +244,7 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 	};
 	struct create_args c = {0};
 	struct cli_parser ps;
-	const char *pos[2];
+	const char *pos[2 + CLI_EXTRA_MAX];
 	int npos = 0, id, nargs = 0;
 	char **args = NULL;
 
@@ -242,7 +263,7 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 				ps.i = argc;
 				break;
 			}
-			if (npos == 2)
+			if (npos == 2 + CLI_EXTRA_MAX)
 				return cli_usage_error("run",
 						       "too many arguments at '%s' (put "
 						       "the agent's arguments after --)",
@@ -271,6 +292,8 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 		/* not a sandbox: an agent; reuse its sandbox for this workspace unless --name */
 		c.agent = pos[0];
 		c.path = npos > 1 ? pos[1] : NULL;
+		for (int i = 2; i < npos; i++)
+			c.extras[c.nextras++] = pos[i];
 		if (!assets_template_known(p, c.agent)) {
 			char known[512];
 			cli_known_agents(p, known, sizeof(known));
@@ -281,6 +304,23 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 		}
 		if (!c.name && realpath(c.path ? c.path : ".", ws))
 			sb = find_for_workspace(&a, c.agent, ws);
+		if (sb && c.nextras) {
+			json_t *want = cli_mounts_json(&c, ws);
+			bool same = want && same_extras(sb, want);
+			json_decref(want);
+			if (!want) {
+				rc = 1;
+				goto out;
+			}
+			if (!same) {
+				sbx_err(
+				    "sandbox %s already exists for %s with other shares (sbx rm "
+				    "%s first, or pick a new one with --name)",
+				    api_str(sb, "name"), ws, api_str(sb, "name"));
+				rc = 1;
+				goto out;
+			}
+		}
 		if (!sb && (rc = cli_create_sandbox(&a, p, &c, &sb)) != 0)
 			goto out;
 	} else if (npos > 1) {

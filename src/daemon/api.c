@@ -92,6 +92,11 @@ static json_t *sandbox_json(const struct sbxd_ctx *ctx, const struct sbx_sandbox
 	if (sandbox_data_dir(ctx, sb->name, dir) == 0 &&
 	    sbx_path_join(path, "%s/console.log", dir) == 0)
 		json_object_set_new(j, "console_log", json_string(path));
+	json_t *mounts = json_array();
+	for (unsigned i = 0; i < sb->n_mounts; i++)
+		json_array_append_new(mounts, json_pack("{s:s,s:b}", "path", sb->mounts[i].path,
+							"readonly", sb->mounts[i].readonly));
+	json_object_set_new(j, "mounts", mounts);
 	return j;
 }
 
@@ -141,6 +146,49 @@ static int opt_int(json_t *o, const char *key, long long *out)
 	return 0;
 }
 
+/* "mounts": [{"path": "/abs", "readonly": bool}, ...] into @cr. Return 0 or -1 + @err. */
+static int parse_mounts(json_t *o, struct sandbox_create_req *cr, char *err)
+{
+	json_t *arr = json_object_get(o, "mounts"), *m;
+	size_t i;
+
+	cr->n_mounts = -1;
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		snprintf(err, SBX_ERR_MAX,
+			 "bad request: mounts must be an array of {\"path\": ..., \"readonly\": "
+			 "...} (see docs/API.md)");
+		return -1;
+	}
+	if (json_array_size(arr) > STORE_MOUNTS_MAX) {
+		snprintf(err, SBX_ERR_MAX, "bad request: too many mounts: %zu (at most %d)",
+			 json_array_size(arr), STORE_MOUNTS_MAX);
+		return -1;
+	}
+	json_array_foreach(arr, i, m)
+	{
+		json_t *p = json_object_get(m, "path"), *ro = json_object_get(m, "readonly");
+		if (!json_is_object(m) || !json_is_string(p) ||
+		    (ro && !json_is_boolean(ro) && !json_is_null(ro))) {
+			snprintf(err, SBX_ERR_MAX,
+				 "bad request: mounts[%zu] must be {\"path\": string, "
+				 "\"readonly\": bool} (see docs/API.md)",
+				 i);
+			return -1;
+		}
+		if (strlen(json_string_value(p)) != json_string_length(p)) {
+			snprintf(err, SBX_ERR_MAX, "bad request: mounts[%zu].path has a NUL byte",
+				 i);
+			return -1;
+		}
+		cr->mounts[i].path = json_string_value(p);
+		cr->mounts[i].readonly = json_is_true(ro);
+	}
+	cr->n_mounts = (int)json_array_size(arr);
+	return 0;
+}
+
 int api_create_parse(const char *body, size_t len, struct sandbox_create_req *cr, json_t **root,
 		     char *err)
 {
@@ -148,6 +196,7 @@ int api_create_parse(const char *body, size_t len, struct sandbox_create_req *cr
 	const char *bad = NULL;
 
 	memset(cr, 0, sizeof(*cr));
+	cr->n_mounts = -1;
 	*root = NULL;
 	json_t *o = json_loadb(body ? body : "", body ? len : 0, 0, &jerr);
 	if (!o || !json_is_object(o)) {
@@ -175,14 +224,18 @@ int api_create_parse(const char *body, size_t len, struct sandbox_create_req *cr
 	else if (!cr->agent)
 		snprintf(err, SBX_ERR_MAX,
 			 "bad request: agent is missing (e.g. {\"agent\":\"shell\"})");
-	else if (!cr->workspace)
+	int mbad = bad || !cr->agent ? 0 : parse_mounts(o, cr, err);
+	if (!bad && cr->agent && !mbad && !cr->workspace && cr->n_mounts <= 0)
 		snprintf(err, SBX_ERR_MAX,
 			 "bad request: workspace is missing (give an absolute path)");
-	if (bad || !cr->agent || !cr->workspace) {
+	if (bad || !cr->agent || mbad || (!cr->workspace && cr->n_mounts <= 0)) {
 		json_decref(o);
 		memset(cr, 0, sizeof(*cr));
+		cr->n_mounts = -1;
 		return -1;
 	}
+	if (!cr->workspace) /* the first mount is the workspace */
+		cr->workspace = cr->mounts[0].path;
 	*root = o;
 	return 0;
 }

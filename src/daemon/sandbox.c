@@ -99,9 +99,7 @@ void sandbox_busy_release(const char *name)
 
 /* ---- helpers ---- */
 
-/* One error line into @err (SBX_ERR_MAX bytes); long paths are cut, never overflow. */
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
+void sandbox_seterr(char *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -228,13 +226,14 @@ static int make_state_disk(const char *dir, const char *name, char *err)
 	char img[PATH_MAX], log[PATH_MAX], tail[512];
 	if (sbx_path_join(img, "%s/state.img", dir) < 0 ||
 	    sbx_path_join(log, "%s/mkfs.log", dir) < 0) {
-		seterr(err, "cannot create sandbox %s: path too long", name);
+		sandbox_seterr(err, "cannot create sandbox %s: path too long", name);
 		return -1;
 	}
 	int fd = open(img, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)STATE_DISK_BYTES) < 0) {
-		seterr(err, "cannot create sandbox %s: state disk %s: %s (free some disk space)",
-		       name, img, strerror(errno));
+		sandbox_seterr(err,
+			       "cannot create sandbox %s: state disk %s: %s (free some disk space)",
+			       name, img, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -254,10 +253,10 @@ static int make_state_disk(const char *dir, const char *name, char *err)
 			    "cannot create sandbox %s: %s not found (apt-get install e2fsprogs)",
 			    name, argv[0]);
 		else
-			seterr(err,
-			       "cannot create sandbox %s: %s failed: %s (check free disk space)",
-			       name, argv[0],
-			       tail[0] ? tail : (rc < 0 ? strerror(e) : "non-zero exit"));
+			sandbox_seterr(
+			    err, "cannot create sandbox %s: %s failed: %s (check free disk space)",
+			    name, argv[0],
+			    tail[0] ? tail : (rc < 0 ? strerror(e) : "non-zero exit"));
 		return -1;
 	}
 	unlink(log);
@@ -341,47 +340,63 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 	memset(&sb, 0, sizeof(sb));
 	if (!word_ok(req->agent, sizeof(sb.agent) - 1) ||
 	    !assets_template_known(&ctx->paths, req->agent)) {
-		seterr(err, "unknown agent %s: no such template (see sbx template ls; e.g. shell)",
-		       req->agent ? req->agent : "(none)");
+		sandbox_seterr(
+		    err, "unknown agent %s: no such template (see sbx template ls; e.g. shell)",
+		    req->agent ? req->agent : "(none)");
 		return 400;
 	}
-	if (!req->workspace || req->workspace[0] != '/' ||
-	    strlen(req->workspace) >= sizeof(sb.workspace)) {
-		seterr(err, "bad workspace %s: not an absolute path (give the full path)",
-		       req->workspace ? req->workspace : "(none)");
+	const char *ws = req->workspace;
+	if (!ws && req->n_mounts > 0)
+		ws = req->mounts[0].path;
+	if (!ws || ws[0] != '/' || strlen(ws) >= sizeof(sb.workspace)) {
+		sandbox_seterr(err, "bad workspace %s: not an absolute path (give the full path)",
+			       ws ? ws : "(none)");
 		return 400;
 	}
-	if (stat(req->workspace, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		seterr(err, "bad workspace %s: not a directory (create it first)", req->workspace);
+	if (stat(ws, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		sandbox_seterr(err, "bad workspace %s: not a directory (create it first)", ws);
 		return 400;
+	}
+	if (req->n_mounts > 0) {
+		/* shared: the workspace is recorded as the canonical path the guest sees */
+		if (!realpath(ws, sb.workspace)) {
+			sandbox_seterr(err, "bad workspace %s: %s (create it first)", ws,
+				       strerror(errno));
+			return 400;
+		}
+		int mrc = sandbox_mounts_from_req(ctx, req, &sb, err);
+		if (mrc)
+			return mrc;
+	} else {
+		snprintf(sb.workspace, sizeof(sb.workspace), "%s", ws);
 	}
 	if (req->name && !store_name_valid(req->name)) {
-		seterr(err,
-		       "bad sandbox name %s: must match [a-z0-9][a-z0-9_.-]{0,39} (pick "
-		       "another name)",
-		       req->name);
+		sandbox_seterr(err,
+			       "bad sandbox name %s: must match [a-z0-9][a-z0-9_.-]{0,39} (pick "
+			       "another name)",
+			       req->name);
 		return 400;
 	}
 	const char *engine = req->engine ? req->engine : ctx->engine_default;
 	if (strcmp(engine, "kvm") == 0) {
-		seterr(err, "engine kvm is not available yet (use --engine qemu)");
+		sandbox_seterr(err, "engine kvm is not available yet (use --engine qemu)");
 		return 400;
 	}
 	if (!engine_find(engine)) {
-		seterr(err, "unknown engine %s (use --engine qemu)", engine);
+		sandbox_seterr(err, "unknown engine %s (use --engine qemu)", engine);
 		return 400;
 	}
 	if (req->memory_mib && (req->memory_mib < 256 || req->memory_mib > 1048576)) {
-		seterr(err, "bad memory %lld MiB: out of range (give 256 MiB to 1 TiB, e.g. 4096)",
-		       req->memory_mib);
+		sandbox_seterr(
+		    err, "bad memory %lld MiB: out of range (give 256 MiB to 1 TiB, e.g. 4096)",
+		    req->memory_mib);
 		return 400;
 	}
 	if (req->cpus && (req->cpus < 1 || req->cpus > 255)) {
-		seterr(err, "bad cpus %lld: out of range (give 1 to 255)", req->cpus);
+		sandbox_seterr(err, "bad cpus %lld: out of range (give 1 to 255)", req->cpus);
 		return 400;
 	}
 	snprintf(sb.agent, sizeof(sb.agent), "%s", req->agent);
-	snprintf(sb.workspace, sizeof(sb.workspace), "%s", req->workspace);
 	snprintf(sb.engine, sizeof(sb.engine), "%s", engine);
 	snprintf(sb.status, sizeof(sb.status), "stopped");
 	sb.memory_mib = req->memory_mib ? (unsigned)req->memory_mib : default_memory_mib();
@@ -396,10 +411,11 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 		struct sbx_sandbox tmp;
 		int rc = store_get(ctx->store, req->name, &tmp);
 		if (rc == 0) {
-			seterr(err,
-			       "cannot create sandbox %s: name in use (pick another name with "
-			       "--name, or sbx rm %s)",
-			       req->name, req->name);
+			sandbox_seterr(
+			    err,
+			    "cannot create sandbox %s: name in use (pick another name with "
+			    "--name, or sbx rm %s)",
+			    req->name, req->name);
 			status = 409;
 			goto unlock;
 		}
@@ -407,20 +423,21 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 			goto dberr;
 		snprintf(sb.name, sizeof(sb.name), "%s", req->name);
 	} else if (store_name_default(ctx->store, sb.agent, sb.workspace, sb.name) < 0) {
-		seterr(err, "cannot create sandbox: no usable default name from %s (give --name)",
-		       sb.workspace);
+		sandbox_seterr(
+		    err, "cannot create sandbox: no usable default name from %s (give --name)",
+		    sb.workspace);
 		status = 400;
 		goto unlock;
 	}
 	if (sandbox_data_dir(ctx, sb.name, dir) < 0) {
-		seterr(err, "cannot create sandbox %s: data path too long", sb.name);
+		sandbox_seterr(err, "cannot create sandbox %s: data path too long", sb.name);
 		goto unlock;
 	}
 	/* A directory without a record is a leftover of an interrupted create: replace it. */
 	rm_rf(dir);
 	if (sbx_mkdir_p(dir, 0700) < 0) {
-		seterr(err, "cannot create sandbox %s: %s: %s (check %s)", sb.name, dir,
-		       strerror(errno), ctx->paths.data);
+		sandbox_seterr(err, "cannot create sandbox %s: %s: %s (check %s)", sb.name, dir,
+			       strerror(errno), ctx->paths.data);
 		goto unlock;
 	}
 	if (make_state_disk(dir, sb.name, err) < 0) {
@@ -440,13 +457,14 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 	}
 	rm_rf(dir);
 dberr:
-	seterr(err, "cannot create sandbox: state database error (see the sbxd log, %s/sbxd.log)",
-	       ctx->paths.data);
+	sandbox_seterr(
+	    err, "cannot create sandbox: state database error (see the sbxd log, %s/sbxd.log)",
+	    ctx->paths.data);
 unlock:
 	pthread_mutex_unlock(&create_mu);
 	if (status == 201)
-		sbx_log("created sandbox %s (%s, %s, %u MiB, %u cpus)", sb.name, sb.id, sb.agent,
-			sb.memory_mib, sb.cpus);
+		sbx_log("created sandbox %s (%s, %s, %u MiB, %u cpus, %u shares)", sb.name, sb.id,
+			sb.agent, sb.memory_mib, sb.cpus, sb.n_mounts);
 	return status;
 }
 
@@ -488,18 +506,21 @@ static int find_assets(struct sbxd_ctx *ctx, const char *agent, struct sbx_asset
 	/* assets_find() printed its reason to our log; the client gets the same in one line. */
 	char kdir[PATH_MAX], kver[256];
 	if (!assets_template_built(&ctx->paths, agent))
-		seterr(err, "cannot start: template %s is not built (run: sbx template build %s)",
-		       agent, agent);
+		sandbox_seterr(
+		    err, "cannot start: template %s is not built (run: sbx template build %s)",
+		    agent, agent);
 	else if (assets_kernel_find(&ctx->paths, kdir, kver, sizeof(kver)) < 0)
-		seterr(err,
-		       "cannot start: guest kernel missing in %s/kernel (run: sbx template build "
-		       "%s)",
-		       ctx->paths.cache, agent);
+		sandbox_seterr(
+		    err,
+		    "cannot start: guest kernel missing in %s/kernel (run: sbx template build "
+		    "%s)",
+		    ctx->paths.cache, agent);
 	else
-		seterr(err,
-		       "cannot start: guest initramfs missing or corrupt for kernel %s (run: sbx "
-		       "template build %s)",
-		       kver, agent);
+		sandbox_seterr(
+		    err,
+		    "cannot start: guest initramfs missing or corrupt for kernel %s (run: sbx "
+		    "template build %s)",
+		    kver, agent);
 	return -1;
 }
 
@@ -510,10 +531,13 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	char dir[PATH_MAX], state[PATH_MAX], console[PATH_MAX], elog[PATH_MAX], vlog[PATH_MAX];
 	char vhost_sock[PATH_MAX], uds[PATH_MAX], vhost_bin[PATH_MAX], tail[768], eerr[768];
 	struct engine_run run;
+	struct engine_share shares[STORE_MOUNTS_MAX];
+	struct stat st;
 
 	const struct engine_ops *eng = engine_find(sb->engine);
 	if (!eng) {
-		seterr(err, "cannot start %s: engine %s is not available", sb->name, sb->engine);
+		sandbox_seterr(err, "cannot start %s: engine %s is not available", sb->name,
+			       sb->engine);
 		return 500;
 	}
 	memset(&as, 0, sizeof(as));
@@ -529,22 +553,39 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	    sbx_path_join(uds, "%s/vsock.sock", sb->run_dir) < 0 ||
 	    sbx_path_join(vhost_bin, "%s/sbx-vhost", ctx->paths.bindir) < 0 ||
 	    strlen(vhost_sock) >= sizeof(((struct sockaddr_un *)0)->sun_path) - 8) {
-		seterr(err,
-		       "cannot start %s: socket path %s too long (use a shorter SBX_HOME or "
-		       "XDG_RUNTIME_DIR)",
-		       sb->name, sb->run_dir);
+		sandbox_seterr(
+		    err,
+		    "cannot start %s: socket path %s too long (use a shorter SBX_HOME or "
+		    "XDG_RUNTIME_DIR)",
+		    sb->name, sb->run_dir);
 		sb->run_dir[0] = '\0';
 		return 500;
 	}
 	if (access(state, R_OK | W_OK) < 0) {
-		seterr(err, "cannot start %s: state disk %s: %s (sbx rm %s, create again)",
-		       sb->name, state, strerror(errno), sb->name);
+		sandbox_seterr(err, "cannot start %s: state disk %s: %s (sbx rm %s, create again)",
+			       sb->name, state, strerror(errno), sb->name);
 		sb->run_dir[0] = '\0';
 		return 500;
 	}
+	for (unsigned i = 0; i < sb->n_mounts; i++) {
+		int bad = stat(sb->mounts[i].path, &st) < 0 ? errno : 0;
+		if (bad || !S_ISDIR(st.st_mode)) {
+			sandbox_seterr(
+			    err,
+			    "cannot start %s: shared directory %s: %s (create it again, or sbx "
+			    "rm %s and create the sandbox anew)",
+			    sb->name, sb->mounts[i].path, bad ? strerror(bad) : "not a directory",
+			    sb->name);
+			sb->run_dir[0] = '\0';
+			return 409;
+		}
+		shares[i].path = sb->mounts[i].path;
+		shares[i].readonly = sb->mounts[i].readonly;
+	}
 	rm_rf(sb->run_dir);
 	if (sbx_mkdir_p(sb->run_dir, 0700) < 0) {
-		seterr(err, "cannot start %s: %s: %s", sb->name, sb->run_dir, strerror(errno));
+		sandbox_seterr(err, "cannot start %s: %s: %s", sb->name, sb->run_dir,
+			       strerror(errno));
 		sb->run_dir[0] = '\0';
 		return 500;
 	}
@@ -566,6 +607,11 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	    .vhost_log = vlog,
 	    .vhost_bin = getenv("SBX_VHOST") ? getenv("SBX_VHOST") : vhost_bin,
 	    .qemu_bin = getenv("SBX_QEMU"),
+	    .run_dir = sb->run_dir,
+	    .shares = shares,
+	    .n_shares = sb->n_mounts,
+	    .owner_uid = getuid(),
+	    .owner_gid = getgid(),
 	    .memory_mib = sb->memory_mib,
 	    .cpus = sb->cpus,
 	    .accel = ctx->accel,
@@ -580,7 +626,7 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (eng->start(&spec, &run, eerr, sizeof(eerr)) < 0) {
-		seterr(err, "sandbox %s did not come up: %s", sb->name, eerr);
+		sandbox_seterr(err, "sandbox %s did not come up: %s", sb->name, eerr);
 		sbx_log("%s", err);
 		sandbox_mark_stopped(ctx, sb);
 		return 500;
@@ -595,24 +641,26 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 			engine_log_tail(elog, 3, tail, sizeof(tail));
 			if (!tail[0])
 				engine_log_tail(console, 5, tail, sizeof(tail));
-			seterr(err, "sandbox %s did not come up: QEMU exited: %s (full log: %s)",
-			       sb->name, tail[0] ? tail : "no output", console);
+			sandbox_seterr(err,
+				       "sandbox %s did not come up: QEMU exited: %s (full log: %s)",
+				       sb->name, tail[0] ? tail : "no output", console);
 			status = 500;
 			break;
 		}
 		if (!engine_proc_alive(&sb->run.vhost)) {
 			engine_log_tail(vlog, 3, tail, sizeof(tail));
-			seterr(err, "sandbox %s did not come up: sbx-vhost exited: %s (log: %s)",
-			       sb->name, tail[0] ? tail : "no output", vlog);
+			sandbox_seterr(err,
+				       "sandbox %s did not come up: sbx-vhost exited: %s (log: %s)",
+				       sb->name, tail[0] ? tail : "no output", vlog);
 			status = 500;
 			break;
 		}
 		long left = timeout - ms_since(&t0);
 		if (left <= 0) {
 			engine_log_tail(console, 5, tail, sizeof(tail));
-			seterr(err, "sandbox %s did not come up in %d s: %s (full log: %s)",
-			       sb->name, timeout / 1000, tail[0] ? tail : "no console output",
-			       console);
+			sandbox_seterr(err, "sandbox %s did not come up in %d s: %s (full log: %s)",
+				       sb->name, timeout / 1000,
+				       tail[0] ? tail : "no console output", console);
 			status = 504;
 			break;
 		}
@@ -639,14 +687,15 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 
 static int not_found(const char *name, char *err)
 {
-	seterr(err, "no sandbox named %s (see sbx ls)", name);
+	sandbox_seterr(err, "no sandbox named %s (see sbx ls)", name);
 	return 404;
 }
 
 static int busy_timeout(const char *name, char *err)
 {
-	seterr(err, "sandbox %s: another operation on it did not finish in %d s (try again)", name,
-	       BUSY_WAIT_S);
+	sandbox_seterr(err,
+		       "sandbox %s: another operation on it did not finish in %d s (try again)",
+		       name, BUSY_WAIT_S);
 	return 504;
 }
 
@@ -661,7 +710,7 @@ int sandbox_start(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *ou
 	if (rc == 1) {
 		rc = not_found(name, err);
 	} else if (rc < 0) {
-		seterr(err, "cannot read sandbox %s: state database error", name);
+		sandbox_seterr(err, "cannot read sandbox %s: state database error", name);
 		rc = 500;
 	} else if (strcmp(out->status, "running") == 0) {
 		rc = 200;
@@ -710,7 +759,7 @@ int sandbox_stop(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out
 	if (rc == 1) {
 		rc = not_found(name, err);
 	} else if (rc < 0) {
-		seterr(err, "cannot read sandbox %s: state database error", name);
+		sandbox_seterr(err, "cannot read sandbox %s: state database error", name);
 		rc = 500;
 	} else {
 		do_stop(ctx, out);
@@ -736,27 +785,28 @@ int sandbox_rm(struct sbxd_ctx *ctx, const char *name, bool force, char *err)
 		goto out;
 	}
 	if (rc < 0) {
-		seterr(err, "cannot read sandbox %s: state database error", name);
+		sandbox_seterr(err, "cannot read sandbox %s: state database error", name);
 		rc = 500;
 		goto out;
 	}
 	if (strcmp(sb.status, "stopped") != 0) {
 		if (!force) {
-			seterr(err, "cannot remove sandbox %s: it is %s (stop it first, or use -f)",
-			       name, sb.status);
+			sandbox_seterr(
+			    err, "cannot remove sandbox %s: it is %s (stop it first, or use -f)",
+			    name, sb.status);
 			rc = 409;
 			goto out;
 		}
 		do_stop(ctx, &sb);
 	}
 	if (sandbox_data_dir(ctx, name, dir) < 0 || rm_rf(dir) < 0) {
-		seterr(err, "cannot remove sandbox %s: %s: %s (check permissions)", name, dir,
-		       strerror(errno));
+		sandbox_seterr(err, "cannot remove sandbox %s: %s: %s (check permissions)", name,
+			       dir, strerror(errno));
 		rc = 500;
 		goto out;
 	}
 	if (store_delete(ctx->store, name) < 0) {
-		seterr(err, "cannot remove sandbox %s: state database error", name);
+		sandbox_seterr(err, "cannot remove sandbox %s: state database error", name);
 		rc = 500;
 		goto out;
 	}
@@ -775,7 +825,7 @@ int sandbox_reset(struct sbxd_ctx *ctx, char *err)
 	int status = 204;
 
 	if (store_list(ctx->store, &all, &n) < 0) {
-		seterr(err, "cannot reset: state database error");
+		sandbox_seterr(err, "cannot reset: state database error");
 		return 500;
 	}
 	for (size_t i = 0; i < n; i++) {

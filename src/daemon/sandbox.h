@@ -24,10 +24,19 @@ struct sbxd_ctx {
 	long tsc_khz;		 /* host TSC kHz for TCG guests */
 };
 
+/* One requested share (POST /v1/sandboxes "mounts"). */
+struct sandbox_mount_req {
+	const char *path;
+	bool readonly;
+};
+
 /* POST /v1/sandboxes body; 0 / NULL means "default". */
 struct sandbox_create_req {
 	const char *agent;
-	const char *workspace;
+	const char *workspace; /* NULL with mounts given: the first mount's path */
+	int n_mounts;	       /* -1: no "mounts" (nothing shared); else the shares, workspace
+				  first */
+	struct sandbox_mount_req mounts[STORE_MOUNTS_MAX];
 	const char *name;
 	long long memory_mib;
 	long long cpus;
@@ -95,5 +104,17 @@ void sandbox_mark_stopped(struct sbxd_ctx *ctx, struct sbx_sandbox *sb);
  * sandbox_data_dir() - <data>/sandboxes/<name> into @out (PATH_MAX). Return 0 or -1.
  */
 int sandbox_data_dir(const struct sbxd_ctx *ctx, const char *name, char *out);
+
+/**
+ * sandbox_mounts_from_req() - check @req's mounts into @sb->mounts (workspace first) and that
+ * they fit the guest kernel command line (mounts.c). Return 0, or 400 with @err set.
+ */
+int sandbox_mounts_from_req(const struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
+			    struct sbx_sandbox *sb, char *err);
+
+/**
+ * sandbox_seterr() - one error line into @err (SBX_ERR_MAX bytes); long paths are cut.
+ */
+void sandbox_seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+#define MOUNTS_TEXT_MAX	     (STORE_MOUNTS_MAX * (PATH_MAX + 4))
 
 struct store {
 	sqlite3 *db;
@@ -33,8 +34,12 @@ static const char *schema_v1 = "CREATE TABLE IF NOT EXISTS sandboxes ("
 			       " vhost_start INTEGER NOT NULL DEFAULT 0,"
 			       " run_dir TEXT NOT NULL DEFAULT '');";
 
-static const char *cols = "id, name, agent, workspace, memory_mib, cpus, engine, accel, status,"
-			  " created_at, vmm_pid, vmm_start, vhost_pid, vhost_start, run_dir";
+/* v2: the shares (mounts), one "rw PATH" / "ro PATH" line each; rows of v1 get none. */
+static const char *schema_v2 = "ALTER TABLE sandboxes ADD COLUMN mounts TEXT NOT NULL DEFAULT '';";
+
+static const char *cols =
+    "id, name, agent, workspace, memory_mib, cpus, engine, accel, status,"
+    " created_at, vmm_pid, vmm_start, vhost_pid, vhost_start, run_dir, mounts";
 
 static int exec_sql(sqlite3 *db, const char *sql)
 {
@@ -94,11 +99,20 @@ int store_open(const char *path, struct store **out)
 	if (v < 1) {
 		if (exec_sql(st->db, "BEGIN") < 0)
 			goto fail;
-		if (exec_sql(st->db, schema_v1) < 0 ||
-		    exec_sql(st->db, "PRAGMA user_version=1; COMMIT") < 0) {
+		if (exec_sql(st->db, schema_v1) < 0 || exec_sql(st->db, schema_v2) < 0 ||
+		    exec_sql(st->db, "PRAGMA user_version=2; COMMIT") < 0) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
 		}
+	} else if (v < 2) {
+		if (exec_sql(st->db, "BEGIN") < 0)
+			goto fail;
+		if (exec_sql(st->db, schema_v2) < 0 ||
+		    exec_sql(st->db, "PRAGMA user_version=2; COMMIT") < 0) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+		sbx_log("state database %s: migrated to schema 2 (shares)", path);
 	}
 	*out = st;
 	return 0;
@@ -142,6 +156,44 @@ static void row_to_sandbox(sqlite3_stmt *s, struct sbx_sandbox *sb)
 	sb->run.vhost.pid = (pid_t)sqlite3_column_int64(s, 12);
 	sb->run.vhost.start_time = (unsigned long long)sqlite3_column_int64(s, 13);
 	copy_text(sb->run_dir, sizeof(sb->run_dir), s, 14);
+	const unsigned char *m = sqlite3_column_text(s, 15);
+	store_mounts_decode(m ? (const char *)m : "", sb);
+}
+
+int store_mounts_encode(const struct sbx_sandbox *sb, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (!outlen)
+		return -1;
+	out[0] = '\0';
+	for (unsigned i = 0; i < sb->n_mounts && i < STORE_MOUNTS_MAX; i++) {
+		int w = snprintf(out + o, outlen - o, "%s %s\n",
+				 sb->mounts[i].readonly ? "ro" : "rw", sb->mounts[i].path);
+		if (w < 0 || (size_t)w >= outlen - o)
+			return -1;
+		o += (size_t)w;
+	}
+	return (int)o;
+}
+
+unsigned store_mounts_decode(const char *text, struct sbx_sandbox *sb)
+{
+	sb->n_mounts = 0;
+	while (text && *text && sb->n_mounts < STORE_MOUNTS_MAX) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+		struct sbx_mount *m = &sb->mounts[sb->n_mounts];
+		if (len > 3 && len - 3 < sizeof(m->path) && text[2] == ' ' && text[3] == '/' &&
+		    (strncmp(text, "rw", 2) == 0 || strncmp(text, "ro", 2) == 0)) {
+			m->readonly = text[1] == 'o';
+			memcpy(m->path, text + 3, len - 3);
+			m->path[len - 3] = '\0';
+			sb->n_mounts++;
+		}
+		text += len + (nl ? 1 : 0);
+	}
+	return sb->n_mounts;
 }
 
 static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
@@ -158,9 +210,15 @@ int store_insert(struct store *st, const struct sbx_sandbox *sb)
 	char sql[512];
 	sqlite3_stmt *s;
 	int ret = -1;
+	char *mounts = malloc(MOUNTS_TEXT_MAX);
 
+	if (!mounts || store_mounts_encode(sb, mounts, MOUNTS_TEXT_MAX) < 0) {
+		sbx_log("store: insert %s: mounts do not fit", sb->name);
+		free(mounts);
+		return -1;
+	}
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO sandboxes (%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cols);
+		 "INSERT INTO sandboxes (%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cols);
 	pthread_mutex_lock(&st->lock);
 	if (prepare(st, sql, &s) < 0)
 		goto out;
@@ -179,6 +237,7 @@ int store_insert(struct store *st, const struct sbx_sandbox *sb)
 	sqlite3_bind_int64(s, 13, sb->run.vhost.pid);
 	sqlite3_bind_int64(s, 14, (sqlite3_int64)sb->run.vhost.start_time);
 	sqlite3_bind_text(s, 15, sb->run_dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 16, mounts, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
 		ret = 0;
@@ -189,6 +248,7 @@ int store_insert(struct store *st, const struct sbx_sandbox *sb)
 	sqlite3_finalize(s);
 out:
 	pthread_mutex_unlock(&st->lock);
+	free(mounts);
 	return ret;
 }
 

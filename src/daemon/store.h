@@ -15,6 +15,14 @@
 
 struct store;
 
+#define STORE_MOUNTS_MAX ENGINE_SHARES_MAX
+
+/* One host directory shared into the sandbox at the same absolute path. */
+struct sbx_mount {
+	char path[PATH_MAX];
+	bool readonly;
+};
+
 /* One row of table sandboxes. */
 struct sbx_sandbox {
 	char id[9]; /* 8 hex chars, names the run directory */
@@ -29,6 +37,9 @@ struct sbx_sandbox {
 	int64_t created_at;	/* unix seconds */
 	struct engine_run run;	/* processes while running (pid 0 when none) */
 	char run_dir[PATH_MAX]; /* <runtime>/vm/<id> while running, else "" */
+	unsigned n_mounts;	/* shares: the workspace first; 0 for sandboxes made before
+				   shares existed (schema 1) or created without any */
+	struct sbx_mount mounts[STORE_MOUNTS_MAX];
 };
 
 /**
@@ -69,6 +80,19 @@ int store_update_state(struct store *st, const struct sbx_sandbox *sb);
  * store_delete() - remove the sandbox @name. Return: 0, 1 if none, -1 on error.
  */
 int store_delete(struct store *st, const char *name);
+
+/**
+ * store_mounts_encode() - @sb's mounts as the text kept in the mounts column: one line per
+ * mount, "rw PATH" or "ro PATH" (paths never hold a newline: sandbox.c refuses them).
+ * Return: the length, or -1 if @outlen is too small.
+ */
+int store_mounts_encode(const struct sbx_sandbox *sb, char *out, size_t outlen);
+
+/**
+ * store_mounts_decode() - parse the mounts column text @text into @sb->mounts / n_mounts.
+ * Malformed lines are skipped. Return: the number of mounts.
+ */
+unsigned store_mounts_decode(const char *text, struct sbx_sandbox *sb);
 
 /**
  * store_name_valid() - true if @name matches [a-z0-9][a-z0-9_.-]{0,39}.

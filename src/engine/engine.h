@@ -15,6 +15,16 @@ enum engine_accel {
 	ENGINE_ACCEL_KVM = 1,
 };
 
+#define ENGINE_SHARES_MAX  16	   /* host directories shared into one VM */
+#define ENGINE_CMDLINE_MAX 2048	   /* the x86 kernel command line limit, NUL included */
+#define ENGINE_SHARE_TAG   "sbxfs" /* share i is mounted by tag "sbxfs<i>" */
+
+/* One host directory shared into the guest at the same absolute path (virtio-fs). */
+struct engine_share {
+	const char *path; /* absolute host directory */
+	bool readonly;	  /* enforced by the device (EROFS), also mounted ro in the guest */
+};
+
 /* Everything an engine needs to boot one sandbox; all paths absolute. */
 struct engine_vm_spec {
 	const char *name;	  /* sandbox name (guest hostname, sbx.name=) */
@@ -29,6 +39,11 @@ struct engine_vm_spec {
 	const char *vhost_log;	  /* sbx-vhost's log */
 	const char *vhost_bin;	  /* path of sbx-vhost */
 	const char *qemu_bin;	  /* NULL: "qemu-system-x86_64" from PATH */
+	const char *run_dir; /* per-boot socket directory: share i serves <run_dir>/fs<i>.sock */
+	const struct engine_share *shares; /* the workspace first; none for older sandboxes */
+	unsigned n_shares;
+	uid_t owner_uid; /* host user the share files belong to (sbxd's user) */
+	gid_t owner_gid;
 	unsigned memory_mib;
 	unsigned cpus;
 	enum engine_accel accel;
@@ -49,13 +64,13 @@ struct engine_run {
 	struct engine_proc vhost; /* sbx-vhost (vsock device) */
 };
 
-#define ENGINE_ARGV_MAX 64
+#define ENGINE_ARGV_MAX (64 + 4 * ENGINE_SHARES_MAX)
 
 /* A built command line: argv points into buf. */
 struct engine_argv {
 	char *argv[ENGINE_ARGV_MAX];
 	int argc;
-	char buf[16384];
+	char buf[32768];
 	size_t used;
 };
 
@@ -83,6 +98,28 @@ const struct engine_ops *engine_find(const char *name);
  * Return: 0, or -1 if it does not fit.
  */
 int qemu_build_argv(const struct engine_vm_spec *spec, struct engine_argv *out);
+
+/**
+ * vhost_build_argv() - the sbx-vhost command line for @spec into @out: the vsock device, and
+ * with shares "--owner UID:GID" plus one "--fs-socket <run_dir>/fs<i>.sock --fs-tag sbxfs<i>
+ * --fs-path PATH [--fs-ro]" group per share. Return: 0, or -1 if it does not fit.
+ */
+int vhost_build_argv(const struct engine_vm_spec *spec, struct engine_argv *out);
+
+/**
+ * engine_shares_cmdline() - the guest's share list as the kernel parameter
+ * "sbx.shares=sbxfs0:<path>:rw;sbxfs1:<path>:ro" into @out (@n == 0: "" is written). Paths are
+ * percent-encoded: every byte outside [A-Za-z0-9/._-] becomes %XX, so the value has no space,
+ * ':' or ';'. sbx-init (src/guest/boot.c) decodes it.
+ * Return: the length written, or -1 if it does not fit in @outlen.
+ */
+int engine_shares_cmdline(const struct engine_share *shares, unsigned n, char *out, size_t outlen);
+
+/**
+ * engine_cmdline_room() - bytes of the kernel command line left for sbx.shares= after what
+ * qemu_build_argv() always puts there for @spec (name, clock, TCG parameters).
+ */
+size_t engine_cmdline_room(const struct engine_vm_spec *spec);
 
 /**
  * engine_proc_start_time() - start time of @pid from /proc/<pid>/stat (field 22).

@@ -68,23 +68,97 @@ static int qemu_escape(const char *in, char *out, size_t outlen)
 			return -1;                                                                 \
 	} while (0)
 
+int engine_shares_cmdline(const struct engine_share *shares, unsigned n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	int w;
+
+	if (!outlen)
+		return -1;
+	out[0] = '\0';
+	if (!n)
+		return 0;
+	w = snprintf(out, outlen, "sbx.shares=");
+	if (w < 0 || (size_t)w >= outlen)
+		return -1;
+	o = (size_t)w;
+	for (unsigned i = 0; i < n; i++) {
+		w = snprintf(out + o, outlen - o, "%s" ENGINE_SHARE_TAG "%u:", i ? ";" : "", i);
+		if (w < 0 || (size_t)w >= outlen - o)
+			return -1;
+		o += (size_t)w;
+		for (const unsigned char *c = (const unsigned char *)shares[i].path; *c; c++) {
+			bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+				     (*c >= '0' && *c <= '9') || *c == '/' || *c == '.' ||
+				     *c == '_' || *c == '-';
+			if (o + (plain ? 1 : 3) >= outlen)
+				return -1;
+			if (plain) {
+				out[o++] = (char)*c;
+			} else {
+				out[o++] = '%';
+				out[o++] = hex[*c >> 4];
+				out[o++] = hex[*c & 15];
+			}
+		}
+		w = snprintf(out + o, outlen - o, ":%s", shares[i].readonly ? "ro" : "rw");
+		if (w < 0 || (size_t)w >= outlen - o)
+			return -1;
+		o += (size_t)w;
+	}
+	return (int)o;
+}
+
+/* The fixed part of the kernel command line. Return its length or -1 if too long. */
+static int base_cmdline(const struct engine_vm_spec *s, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen,
+			 "console=ttyS0 reboot=t panic=-1 pci=off quiet sbx.name=%s sbx.time=%lld",
+			 s->name, (long long)s->now);
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	if (s->accel != ENGINE_ACCEL_KVM && s->tsc_khz > 0) {
+		int m =
+		    snprintf(out + n, outlen - (size_t)n, " tsc_early_khz=%ld lpj=%ld tsc=reliable",
+			     s->tsc_khz, s->tsc_khz * 4);
+		if (m < 0 || (size_t)m >= outlen - (size_t)n)
+			return -1;
+		n += m;
+	}
+	return n;
+}
+
+size_t engine_cmdline_room(const struct engine_vm_spec *spec)
+{
+	char buf[ENGINE_CMDLINE_MAX];
+	struct engine_vm_spec s = *spec;
+	int n;
+
+	if (s.now < 10000000000LL)
+		s.now = 9999999999LL; /* room for any clock value of the next centuries */
+	n = base_cmdline(&s, buf, sizeof(buf));
+	if (n < 0 || (size_t)n + 2 >= sizeof(buf))
+		return 0;
+	return sizeof(buf) - (size_t)n - 2; /* the separating space and the NUL */
+}
+
 int qemu_build_argv(const struct engine_vm_spec *s, struct engine_argv *out)
 {
-	char e1[PATH_MAX * 2], e2[PATH_MAX * 2], cmdline[1024];
+	char e1[PATH_MAX * 2], e2[PATH_MAX * 2], cmdline[ENGINE_CMDLINE_MAX];
 	bool kvm = s->accel == ENGINE_ACCEL_KVM;
 	int n;
 
 	memset(out, 0, sizeof(*out));
-	n = snprintf(cmdline, sizeof(cmdline),
-		     "console=ttyS0 reboot=t panic=-1 pci=off quiet sbx.name=%s sbx.time=%lld",
-		     s->name, (long long)s->now);
-	if (n < 0 || (size_t)n >= sizeof(cmdline))
+	if (s->n_shares > ENGINE_SHARES_MAX || (s->n_shares && (!s->shares || !s->run_dir)))
 		return -1;
-	if (!kvm && s->tsc_khz > 0) {
-		int m =
-		    snprintf(cmdline + n, sizeof(cmdline) - (size_t)n,
-			     " tsc_early_khz=%ld lpj=%ld tsc=reliable", s->tsc_khz, s->tsc_khz * 4);
-		if (m < 0 || (size_t)m >= sizeof(cmdline) - (size_t)n)
+	n = base_cmdline(s, cmdline, sizeof(cmdline));
+	if (n < 0)
+		return -1;
+	if (s->n_shares) {
+		cmdline[n++] = ' ';
+		if (engine_shares_cmdline(s->shares, s->n_shares, cmdline + n,
+					  sizeof(cmdline) - (size_t)n) < 0)
 			return -1;
 	}
 	A("%s", s->qemu_bin ? s->qemu_bin : "qemu-system-x86_64");
@@ -135,6 +209,17 @@ int qemu_build_argv(const struct engine_vm_spec *s, struct engine_argv *out)
 	A("socket,id=vsock0,path=%s", e1);
 	A("-device");
 	A("vhost-user-vsock-device,chardev=vsock0");
+	for (unsigned i = 0; i < s->n_shares; i++) {
+		char sock[PATH_MAX];
+		n = snprintf(sock, sizeof(sock), "%s/fs%u.sock", s->run_dir, i);
+		if (n < 0 || (size_t)n >= sizeof(sock) || qemu_escape(sock, e1, sizeof(e1)) < 0)
+			return -1;
+		A("-chardev");
+		A("socket,id=fs%u,path=%s", i, e1);
+		A("-device");
+		A("vhost-user-fs-device,chardev=fs%u,tag=" ENGINE_SHARE_TAG "%u,queue-size=1024", i,
+		  i);
+	}
 
 	return 0;
 }
@@ -424,6 +509,46 @@ static void qemu_stop(struct engine_run *run, int grace_ms)
 	}
 }
 
+#define A(...)                                                                                     \
+	do {                                                                                       \
+		if (arg_add(out, __VA_ARGS__) < 0)                                                 \
+			return -1;                                                                 \
+	} while (0)
+
+int vhost_build_argv(const struct engine_vm_spec *s, struct engine_argv *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->n_shares > ENGINE_SHARES_MAX || (s->n_shares && (!s->shares || !s->run_dir)))
+		return -1;
+	A("%s", s->vhost_bin);
+	A("--vsock-socket");
+	A("%s", s->vhost_socket);
+	A("--uds");
+	A("%s", s->vsock_uds);
+	A("--cid");
+	A("3");
+	A("--ready-fd");
+	A("3");
+	A("--log");
+	A("%s", s->vhost_log);
+	if (s->n_shares) {
+		A("--owner");
+		A("%u:%u", (unsigned)s->owner_uid, (unsigned)s->owner_gid);
+	}
+	for (unsigned i = 0; i < s->n_shares; i++) {
+		A("--fs-socket");
+		A("%s/fs%u.sock", s->run_dir, i);
+		A("--fs-tag");
+		A(ENGINE_SHARE_TAG "%u", i);
+		A("--fs-path");
+		A("%s", s->shares[i].path);
+		if (s->shares[i].readonly)
+			A("--fs-ro");
+	}
+	return 0;
+}
+#undef A
+
 static int qemu_start(const struct engine_vm_spec *s, struct engine_run *run, char *err,
 		      size_t errlen)
 {
@@ -438,24 +563,21 @@ static int qemu_start(const struct engine_vm_spec *s, struct engine_run *run, ch
 		snprintf(err, errlen, "QEMU command line too long (use shorter paths)");
 		return -1;
 	}
-	char *va[] = {(char *)s->vhost_bin,
-		      "--vsock-socket",
-		      (char *)s->vhost_socket,
-		      "--uds",
-		      (char *)s->vsock_uds,
-		      "--cid",
-		      "3",
-		      "--ready-fd",
-		      "3",
-		      "--log",
-		      (char *)s->vhost_log,
-		      NULL};
+	struct engine_argv *va = malloc(sizeof(*va));
+	if (!va || vhost_build_argv(s, va) < 0) {
+		free(qa);
+		free(va);
+		snprintf(err, errlen, "sbx-vhost command line too long (use shorter paths)");
+		return -1;
+	}
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
 		free(qa);
+		free(va);
 		return -1;
 	}
-	int rc = engine_spawn_detached(va, s->vhost_log, ready[1], &run->vhost, err, errlen);
+	int rc = engine_spawn_detached(va->argv, s->vhost_log, ready[1], &run->vhost, err, errlen);
+	free(va);
 	close(ready[1]);
 	if (rc == 0 && wait_ready(ready[0], &timed_out) < 0) {
 		engine_log_tail(s->vhost_log, 3, tail, sizeof(tail));

@@ -1,7 +1,8 @@
 /* PID 1's boot steps, in order: /dev (console) /proc /sys, kernel modules, the disks, the
  * overlay root (read-only base below, the state disk above), switch root, the mounts inside,
- * hostname, clock, lo. Also the clean power-off. Runs only in the VM as PID 1; never exits:
- * a missing base disk powers the VM off with one clear console line. */
+ * the shares (virtio-fs at their host paths), hostname, clock, lo. Also the clean power-off.
+ * Runs only in the VM as PID 1; never exits: a missing base disk powers the VM off with one
+ * clear console line; a share that cannot be mounted is one console line, not fatal. */
 #include "guest/gi.h"
 
 #include <dirent.h>
@@ -25,6 +26,8 @@
 #define NEWROOT "/mnt/root"
 #define BASE	"/mnt/base"
 #define STATE	"/mnt/state"
+
+char gi_workspace[4096];
 
 static void mnt(const char *src, const char *dst, const char *type, unsigned long fl,
 		const char *data)
@@ -55,6 +58,120 @@ int gi_cmdline_get(const char *key, char *out, size_t n)
 		}
 	}
 	return -1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode one "TAG:PCT-PATH:MODE" entry of @len bytes. Return 0 or -1. */
+static int share_decode(const char *e, size_t len, struct gi_share *sh)
+{
+	const char *c1 = memchr(e, ':', len), *c2 = NULL;
+	size_t o = 0;
+
+	for (size_t i = len; i > 0; i--)
+		if (e[i - 1] == ':') {
+			c2 = e + i - 1;
+			break;
+		}
+	if (!c1 || c2 == c1 || c1 == e || (size_t)(c1 - e) > GI_SHARE_TAG_MAX)
+		return -1;
+	memcpy(sh->tag, e, (size_t)(c1 - e));
+	sh->tag[c1 - e] = 0;
+	if ((size_t)(e + len - c2) == 3 && strncmp(c2 + 1, "rw", 2) == 0)
+		sh->readonly = false;
+	else if ((size_t)(e + len - c2) == 3 && strncmp(c2 + 1, "ro", 2) == 0)
+		sh->readonly = true;
+	else
+		return -1;
+	for (const char *p = c1 + 1; p < c2; p++) {
+		int ch = (unsigned char)*p;
+		if (ch == '%') {
+			int hi = p + 2 < c2 ? hexval(p[1]) : -1, lo = hi >= 0 ? hexval(p[2]) : -1;
+			if (lo < 0)
+				return -1;
+			ch = hi << 4 | lo;
+			p += 2;
+		}
+		if (ch == 0 || o + 1 >= sizeof(sh->path))
+			return -1;
+		sh->path[o++] = (char)ch;
+	}
+	sh->path[o] = 0;
+	if (sh->path[0] != '/')
+		return -1;
+	for (const char *p = sh->path; (p = strchr(p, '/')); p++)
+		if ((p[1] == '.' && (p[2] == '/' || !p[2])) ||
+		    (p[1] == '.' && p[2] == '.' && (p[3] == '/' || !p[3])))
+			return -1;
+	return 0;
+}
+
+int gi_shares_parse(const char *val, struct gi_share *out, int max, int *bad)
+{
+	int n = 0;
+
+	*bad = 0;
+	while (val && *val) {
+		const char *semi = strchr(val, ';');
+		size_t len = semi ? (size_t)(semi - val) : strlen(val);
+
+		if (len && n < max && share_decode(val, len, &out[n]) == 0)
+			n++;
+		else if (len)
+			(*bad)++;
+		val += len + (semi ? 1 : 0);
+	}
+	return n;
+}
+
+/* mkdir -p @path (components made 0755, owned by root). */
+static void mkdir_p(const char *path)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	mkdir(p, 0755);
+}
+
+/* Mount each share at its host path; the first one is the workspace. */
+static void mount_shares(void)
+{
+	static struct gi_share sh[GI_SHARES_MAX];
+	static char val[4096];
+	int n, bad;
+
+	if (gi_cmdline_get("sbx.shares", val, sizeof(val)) < 0)
+		return;
+	n = gi_shares_parse(val, sh, GI_SHARES_MAX, &bad);
+	if (bad)
+		gi_log("sbx.shares: %d malformed entr%s skipped", bad, bad == 1 ? "y" : "ies");
+	for (int i = 0; i < n; i++) {
+		unsigned long fl = MS_NOSUID | MS_NODEV | (sh[i].readonly ? MS_RDONLY : 0);
+
+		mkdir_p(sh[i].path);
+		if (mount(sh[i].tag, sh[i].path, "virtiofs", fl, NULL) < 0) {
+			gi_log("mounting share %s (%s) on %s: %s", sh[i].tag,
+			       sh[i].readonly ? "ro" : "rw", sh[i].path, strerror(errno));
+			continue;
+		}
+		if (i == 0)
+			memcpy(gi_workspace, sh[i].path, sizeof(gi_workspace));
+	}
 }
 
 static void load_modules(void)
@@ -342,6 +459,7 @@ void gi_boot(void)
 	mount_root(base, state);
 	switch_root();
 	mounts_inside();
+	mount_shares();
 	set_identity();
 }
 

@@ -121,7 +121,8 @@ static void child_run(const struct agent_exec_req *x, const struct gi_user *u, c
 		if (x->cwd) {
 			e.kind = AGENT_ERR_CWD;
 			e.code = errno;
-		} else if (chdir("/") < 0) { /* a home that does not exist: start in / */
+		} else if (chdir(u->home) < 0 && chdir("/") < 0) {
+			/* the default (workspace, else home) is not there: home, then / */
 			e.kind = AGENT_ERR_CWD;
 			e.code = errno;
 		}
@@ -198,7 +199,11 @@ static int spawn(struct sess *s, const struct agent_exec_req *x)
 	if (s->pid < 0)
 		goto fail;
 	if (s->pid == 0)
-		child_run(x, &u, env->v, x->cwd ? x->cwd : u.home, fds, slave, errp[1]);
+		child_run(x, &u, env->v,
+			  x->cwd	    ? x->cwd
+			  : gi_workspace[0] ? gi_workspace
+					    : u.home,
+			  fds, slave, errp[1]);
 	if (!detach && !s->tty)
 		setpgid(s->pid, s->pid);
 	close(errp[1]);

@@ -27,6 +27,27 @@ void gi_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void gi_boot(void);
 
+/* One host directory shared into the VM (kernel parameter sbx.shares=, see
+ * engine_shares_cmdline() on the host for the format). */
+#define GI_SHARES_MAX	 16
+#define GI_SHARE_TAG_MAX 36
+struct gi_share {
+	char tag[GI_SHARE_TAG_MAX + 1];
+	char path[4096]; /* decoded absolute path: the mount point */
+	bool readonly;
+};
+
+/* The workspace (first share) once mounted, else "": exec's default working directory. */
+extern char gi_workspace[4096];
+
+/**
+ * gi_shares_parse() - decode @val ("TAG:PCT-PATH:rw;TAG:PCT-PATH:ro...") into at most @max
+ * entries of @out. An entry with an empty or over-long tag, a bad %XX escape, a decoded NUL,
+ * a path that is not absolute or has a "." or ".." component, or a mode other than rw/ro is
+ * skipped and counted in *@bad. Return: the number of entries decoded.
+ */
+int gi_shares_parse(const char *val, struct gi_share *out, int max, int *bad);
+
 /**
  * gi_cmdline_get() - value of "@key=..." on the kernel command line into @out (size @n).
  * Return: 0 found, -1 not there.

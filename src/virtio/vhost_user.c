@@ -1,9 +1,11 @@
 /* vhost-user backend (see vhost_user.h): message loop, memory table, rings, eventfds.
  * Owns mmap/munmap of frontend memory and every fd the frontend passes. A bad message drops
- * the frontend with one log line; never crashes, never blocks longer than a message read. */
+ * the frontend with one log line; never crashes, never blocks longer than a message read.
+ * Devices may notify from worker threads: call fds are swapped under call_mu. */
 #include "virtio/vhost_user.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,7 @@ struct vhost_user {
 	uint64_t features, protocol_features;
 	vhost_user_gone_fn gone;
 	void *opaque;
+	pthread_mutex_t call_mu; /* guards vr[].call_fd against notify() from device threads */
 };
 
 static const char *const qnames[VHU_MAX_QUEUES] = {"q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7"};
@@ -84,7 +87,9 @@ static void rings_reset(struct vhost_user *vu)
 
 	for (q = 0; q < vu->nq; q++) {
 		ring_stop(vu, q);
+		pthread_mutex_lock(&vu->call_mu);
 		close_fd(&vu->vr[q].call_fd);
+		pthread_mutex_unlock(&vu->call_mu);
 		close_fd(&vu->vr[q].err_fd);
 		memset(&vu->vr[q], 0, sizeof(vu->vr[q]));
 		vu->vr[q].kick_fd = vu->vr[q].call_fd = vu->vr[q].err_fd = -1;
@@ -99,9 +104,9 @@ static void frontend_drop(struct vhost_user *vu, const char *why)
 	if (vu->conn_fd < 0)
 		return;
 	if (why)
-		sbx_log("vhost-user: dropping frontend: %s", why);
+		sbx_log("vhost-user %s: dropping frontend: %s", vu->path, why);
 	else
-		sbx_log("vhost-user: frontend disconnected");
+		sbx_log("vhost-user %s: frontend disconnected", vu->path);
 	evloop_del(vu->loop, vu->conn_fd);
 	close_fd(&vu->conn_fd);
 	rings_reset(vu);
@@ -115,10 +120,17 @@ static void notify(struct virtio_dev *dev, unsigned q, void *opaque)
 {
 	struct vhost_user *vu = opaque;
 	uint64_t one = 1;
+	int err = 0;
 
-	if (q < vu->nq && vu->vr[q].call_fd >= 0 &&
-	    write(vu->vr[q].call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		sbx_log("vhost-user: call eventfd for queue %u: %s", q, strerror(errno));
+	if (q >= vu->nq)
+		return;
+	pthread_mutex_lock(&vu->call_mu);
+	if (vu->vr[q].call_fd >= 0 && write(vu->vr[q].call_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		err = errno;
+	pthread_mutex_unlock(&vu->call_mu);
+	if (err)
+		sbx_log("vhost-user: call eventfd for queue %u: %s", q, strerror(err));
 }
 
 static void kick_event(int fd, uint32_t events, void *opaque)
@@ -319,11 +331,13 @@ static int handle(struct vhost_user *vu, struct vhu_msg *m, const char **why)
 	case VHU_SET_VRING_ERR: {
 		int *slot =
 		    m->request == VHU_SET_VRING_CALL ? &vu->vr[q].call_fd : &vu->vr[q].err_fd;
+		pthread_mutex_lock(&vu->call_mu);
 		close_fd(slot);
 		if (m->nfds) {
 			*slot = m->fds[fdi];
 			m->fds[fdi] = -1;
 		}
+		pthread_mutex_unlock(&vu->call_mu);
 		return 0;
 	}
 	default:
@@ -421,7 +435,8 @@ static void listen_event(int fd, uint32_t events, void *opaque)
 	if (c < 0)
 		return;
 	if (vu->conn_fd >= 0) {
-		sbx_log("vhost-user: a frontend is already connected; refusing another");
+		sbx_log("vhost-user %s: a frontend is already connected; refusing another",
+			vu->path);
 		close(c);
 		return;
 	}
@@ -432,7 +447,7 @@ static void listen_event(int fd, uint32_t events, void *opaque)
 		return;
 	}
 	vu->conn_fd = c;
-	sbx_log("vhost-user: frontend connected");
+	sbx_log("vhost-user %s: frontend connected", vu->path);
 }
 
 struct vhost_user *vhost_user_new(struct evloop *loop, struct virtio_dev *dev, const char *path,
@@ -457,6 +472,7 @@ struct vhost_user *vhost_user_new(struct evloop *loop, struct virtio_dev *dev, c
 	vu->gone = gone;
 	vu->opaque = opaque;
 	vu->conn_fd = vu->listen_fd = -1;
+	pthread_mutex_init(&vu->call_mu, NULL);
 	vu->nq = dev->ops->queue_count(dev);
 	if (vu->nq > VHU_MAX_QUEUES)
 		vu->nq = VHU_MAX_QUEUES;
@@ -490,6 +506,7 @@ fail:
 	if (vu->listen_fd >= 0)
 		close(vu->listen_fd);
 	free(vu->path);
+	pthread_mutex_destroy(&vu->call_mu);
 	free(vu);
 	errno = e;
 	return NULL;
@@ -510,5 +527,6 @@ void vhost_user_free(struct vhost_user *vu)
 	close(vu->listen_fd);
 	unlink(vu->path);
 	free(vu->path);
+	pthread_mutex_destroy(&vu->call_mu);
 	free(vu);
 }

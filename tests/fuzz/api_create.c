@@ -16,8 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(cr.engine ? strlen(cr.engine) : 0) >
 		    size + 4)
 			__builtin_trap();
-		if (cr.memory_mib < 0 || cr.cpus < 0)
+		if (cr.memory_mib < 0 || cr.cpus < 0 || cr.n_mounts > STORE_MOUNTS_MAX)
 			__builtin_trap();
+		for (int i = 0; i < cr.n_mounts; i++)
+			if (!cr.mounts[i].path || strlen(cr.mounts[i].path) > size + 4)
+				__builtin_trap();
 		json_decref(root);
 	} else if (!memchr(err, '\0', sizeof(err)) || strchr(err, '\n')) {
 		__builtin_trap();

@@ -357,6 +357,40 @@ TEST(http_malformed)
 	CHECK_EQ(api_http_parse("", 0, false, body, &m), 0);
 }
 
+TEST(mount_args)
+{
+	char path[64];
+	bool ro;
+
+	setenv("HOME", "/home/me", 1);
+	CHECK_EQ(cli_mount_parse("~/docs:ro", path, sizeof(path), &ro), 0);
+	CHECK_STR(path, "/home/me/docs");
+	CHECK(ro);
+	CHECK_EQ(cli_mount_parse("/srv/data", path, sizeof(path), &ro), 0);
+	CHECK_STR(path, "/srv/data");
+	CHECK(!ro);
+	CHECK_EQ(cli_mount_parse("rel/dir:rw", path, sizeof(path), &ro), 0);
+	CHECK_STR(path, "rel/dir");
+	CHECK(!ro);
+	CHECK_EQ(cli_mount_parse("~", path, sizeof(path), &ro), 0);
+	CHECK_STR(path, "/home/me");
+	CHECK_EQ(cli_mount_parse("~other/x", path, sizeof(path), &ro), 0);
+	CHECK_STR(path, "~other/x"); /* only the own home is expanded */
+	CHECK_EQ(cli_mount_parse("/a:b:ro", path, sizeof(path), &ro), 0);
+	CHECK_STR(path, "/a:b");
+	CHECK(ro);
+	CHECK_EQ(cli_mount_parse("/x:rox", path, sizeof(path), &ro), 0);
+	CHECK_STR(path, "/x:rox");
+	CHECK_EQ(cli_mount_parse(":ro", path, sizeof(path), &ro), -1);
+	CHECK_EQ(cli_mount_parse("", path, sizeof(path), &ro), -1);
+	CHECK_EQ(
+	    cli_mount_parse("/a/very/long/path/that/does/not/fit/in/sixty-four/bytes/at/all/x/y",
+			    path, sizeof(path), &ro),
+	    -1);
+	unsetenv("HOME");
+	CHECK_EQ(cli_mount_parse("~/docs", path, sizeof(path), &ro), -1);
+}
+
 int main(void)
 {
 	sbx_prog = "sbx";
@@ -370,6 +404,7 @@ int main(void)
 	RUN(cpu_counts);
 	RUN(names);
 	RUN(table_alignment);
+	RUN(mount_args);
 	RUN(http_content_length);
 	RUN(http_chunked);
 	RUN(http_malformed);

@@ -2,6 +2,7 @@
  * cpuinfo parsing, and the process/log helpers, without starting QEMU. */
 #include "engine/accel.h"
 #include "engine/engine.h"
+#include "guest/gi.h"
 #include "t.h"
 
 #include <signal.h>
@@ -134,6 +135,133 @@ TEST(argv_escapes_commas)
 	CHECK(!strstr(opt_val(&a, "-append"), "tsc_early_khz"));
 }
 
+static const struct engine_share shares3[] = {
+    {"/home/me/proj", false},
+    {"/home/me/my docs:a;b,c%", true},
+    {"/srv/ünï", false},
+};
+
+TEST(argv_shares)
+{
+	struct engine_vm_spec s;
+	static struct engine_argv a, v;
+	spec_fill(&s, ENGINE_ACCEL_TCG);
+	/* no shares: no fs devices, no sbx.shares, no --owner */
+	CHECK_EQ(qemu_build_argv(&s, &a), 0);
+	CHECK(find_arg(&a, "-device") >= 0);
+	for (int i = 0; i < a.argc; i++)
+		CHECK(!strstr(a.argv[i], "vhost-user-fs") && !strstr(a.argv[i], "sbx.shares"));
+	s.vhost_bin = "/usr/lib/sbx/sbx-vhost";
+	s.vhost_log = "/d/vhost.log";
+	CHECK_EQ(vhost_build_argv(&s, &v), 0);
+	CHECK(find_arg(&v, "--owner") < 0 && find_arg(&v, "--fs-socket") < 0);
+	CHECK_STR(opt_val(&v, "--vsock-socket"), "/r/vm/3f2a9c1b/vhost-vsock.sock");
+	CHECK_STR(opt_val(&v, "--ready-fd"), "3");
+
+	/* shares without a run directory cannot be placed */
+	s.shares = shares3;
+	s.n_shares = 3;
+	CHECK_EQ(qemu_build_argv(&s, &a), -1);
+	s.run_dir = "/r/vm/3f2a,9c1b";
+	s.owner_uid = 1001;
+	s.owner_gid = 1002;
+	CHECK_EQ(qemu_build_argv(&s, &a), 0);
+	CHECK(has_pair(&a, "-chardev", "socket,id=fs0,path=/r/vm/3f2a,,9c1b/fs0.sock"));
+	CHECK(
+	    has_pair(&a, "-device", "vhost-user-fs-device,chardev=fs0,tag=sbxfs0,queue-size=1024"));
+	CHECK(has_pair(&a, "-chardev", "socket,id=fs2,path=/r/vm/3f2a,,9c1b/fs2.sock"));
+	CHECK(
+	    has_pair(&a, "-device", "vhost-user-fs-device,chardev=fs2,tag=sbxfs2,queue-size=1024"));
+	const char *app = opt_val(&a, "-append");
+	CHECK(app && strstr(app, " sbx.shares=sbxfs0:/home/me/proj:rw;"
+				 "sbxfs1:/home/me/my%20docs%3Aa%3Bb%2Cc%25:ro;"
+				 "sbxfs2:/srv/%C3%BCn%C3%AF:rw"));
+	CHECK(app && strlen(app) < ENGINE_CMDLINE_MAX);
+
+	CHECK_EQ(vhost_build_argv(&s, &v), 0);
+	CHECK_STR(opt_val(&v, "--owner"), "1001:1002");
+	CHECK(has_pair(&v, "--fs-socket", "/r/vm/3f2a,9c1b/fs1.sock"));
+	int i = find_arg(&v, "/r/vm/3f2a,9c1b/fs1.sock");
+	CHECK(i > 0 && i + 5 < v.argc);
+	if (i > 0 && i + 5 < v.argc) {
+		CHECK_STR(v.argv[i + 1], "--fs-tag");
+		CHECK_STR(v.argv[i + 2], "sbxfs1");
+		CHECK_STR(v.argv[i + 3], "--fs-path");
+		CHECK_STR(v.argv[i + 4], "/home/me/my docs:a;b,c%");
+		CHECK_STR(v.argv[i + 5], "--fs-ro");
+	}
+	i = find_arg(&v, "/r/vm/3f2a,9c1b/fs2.sock");
+	CHECK(i > 0 && v.argv[i + 5] == NULL); /* rw: no --fs-ro */
+}
+
+/* What the host encodes, sbx-init decodes (src/guest/boot.c). */
+TEST(shares_cmdline_roundtrip)
+{
+	char line[ENGINE_CMDLINE_MAX];
+	static struct gi_share g[GI_SHARES_MAX];
+	int bad;
+
+	CHECK(engine_shares_cmdline(shares3, 3, line, sizeof(line)) > 0);
+	CHECK(strncmp(line, "sbx.shares=", 11) == 0);
+	CHECK(!strchr(line, ' '));
+	CHECK_EQ(gi_shares_parse(line + 11, g, GI_SHARES_MAX, &bad), 3);
+	CHECK_EQ(bad, 0);
+	for (int i = 0; i < 3; i++) {
+		char tag[16];
+		snprintf(tag, sizeof(tag), "sbxfs%d", i);
+		CHECK_STR(g[i].tag, tag);
+		CHECK_STR(g[i].path, shares3[i].path);
+		CHECK_EQ(g[i].readonly, shares3[i].readonly);
+	}
+	CHECK_EQ(engine_shares_cmdline(shares3, 0, line, sizeof(line)), 0);
+	CHECK_STR(line, "");
+	CHECK_EQ(engine_shares_cmdline(shares3, 3, line, 40), -1);
+
+	/* malformed entries are skipped and counted, never half-used */
+	CHECK_EQ(gi_shares_parse("sbxfs0:/a:rw;:/b:rw;t:/c:rx;t:rel:ro;t:/d%2:rw;t:/e%00:rw;"
+				 "t:/f/../g:rw;t:/h/.:ro;t:/i:ro;;t:/a%2Fb:ro",
+				 g, GI_SHARES_MAX, &bad),
+		 3);
+	CHECK_EQ(bad, 7);
+	CHECK_STR(g[0].path, "/a");
+	CHECK_STR(g[1].path, "/i");
+	CHECK(g[1].readonly);
+	CHECK_STR(g[2].path, "/a/b");
+	CHECK_EQ(gi_shares_parse("t:/x:rw;t:/y:rw", g, 1, &bad), 1);
+	CHECK_EQ(bad, 1);
+	CHECK_EQ(gi_shares_parse("", g, GI_SHARES_MAX, &bad), 0);
+	/* a tag of 37 bytes is too long for virtio-fs */
+	CHECK_EQ(gi_shares_parse("0123456789012345678901234567890123456:/x:rw", g, 4, &bad), 0);
+}
+
+/* The room left for sbx.shares= shrinks with the fixed parameters; a full line is refused. */
+TEST(cmdline_room)
+{
+	struct engine_vm_spec s;
+	static struct engine_argv a;
+	static struct engine_share many[ENGINE_SHARES_MAX];
+	static char paths[ENGINE_SHARES_MAX][300];
+	spec_fill(&s, ENGINE_ACCEL_TCG);
+	size_t tcg = engine_cmdline_room(&s);
+	spec_fill(&s, ENGINE_ACCEL_KVM);
+	size_t kvm = engine_cmdline_room(&s);
+	CHECK(tcg > 1500 && tcg < kvm && kvm < ENGINE_CMDLINE_MAX);
+	for (int i = 0; i < ENGINE_SHARES_MAX; i++) {
+		memset(paths[i], 'x', 200);
+		paths[i][0] = '/';
+		paths[i][200] = '\0';
+		many[i].path = paths[i];
+	}
+	s.run_dir = "/r";
+	s.shares = many;
+	s.n_shares = ENGINE_SHARES_MAX; /* 16 x 200 bytes: more than 2048 */
+	CHECK_EQ(qemu_build_argv(&s, &a), -1);
+	s.n_shares = 4;
+	CHECK_EQ(qemu_build_argv(&s, &a), 0);
+	s.n_shares = ENGINE_SHARES_MAX + 1;
+	CHECK_EQ(qemu_build_argv(&s, &a), -1);
+}
+
 TEST(tsc_parse)
 {
 	CHECK_EQ(accel_tsc_khz_parse(cpuinfo_amd), 2449998);
@@ -224,6 +352,9 @@ int main(void)
 	RUN(argv_tcg);
 	RUN(argv_kvm);
 	RUN(argv_escapes_commas);
+	RUN(argv_shares);
+	RUN(shares_cmdline_roundtrip);
+	RUN(cmdline_room);
 	RUN(tsc_parse);
 	RUN(virt_flags);
 	RUN(proc_helpers);

@@ -3,6 +3,7 @@
 #include "daemon/store.h"
 #include "t.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -147,6 +148,85 @@ TEST(default_names)
 	store_close(st);
 }
 
+TEST(mounts_roundtrip)
+{
+	struct store *st;
+	static struct sbx_sandbox a, got;
+	static char text[STORE_MOUNTS_MAX * (PATH_MAX + 4)];
+
+	CHECK_EQ(store_open(dbpath, &st), 0);
+	fill(&a, "0000000c", "with-mounts");
+	a.n_mounts = 3;
+	snprintf(a.mounts[0].path, PATH_MAX, "/home/me/proj");
+	snprintf(a.mounts[1].path, PATH_MAX, "/home/me/my docs, ro;x:y");
+	a.mounts[1].readonly = true;
+	snprintf(a.mounts[2].path, PATH_MAX, "/srv/data");
+	CHECK_EQ(store_insert(st, &a), 0);
+	CHECK_EQ(store_get(st, "with-mounts", &got), 0);
+	CHECK_EQ(got.n_mounts, 3);
+	CHECK_STR(got.mounts[0].path, "/home/me/proj");
+	CHECK(!got.mounts[0].readonly);
+	CHECK_STR(got.mounts[1].path, "/home/me/my docs, ro;x:y");
+	CHECK(got.mounts[1].readonly);
+	CHECK_STR(got.mounts[2].path, "/srv/data");
+	CHECK(!got.mounts[2].readonly);
+	/* a state update keeps the mounts */
+	snprintf(got.status, sizeof(got.status), "running");
+	CHECK_EQ(store_update_state(st, &got), 0);
+	CHECK_EQ(store_get(st, "with-mounts", &got), 0);
+	CHECK_EQ(got.n_mounts, 3);
+	CHECK_EQ(store_delete(st, "with-mounts"), 0);
+	store_close(st);
+
+	/* the text form: malformed lines are skipped */
+	CHECK(store_mounts_encode(&a, text, sizeof(text)) > 0);
+	CHECK_STR(text, "rw /home/me/proj\nro /home/me/my docs, ro;x:y\nrw /srv/data\n");
+	CHECK_EQ(store_mounts_decode("rw /a\nxx /b\nro relative\nro /c", &got), 2);
+	CHECK_STR(got.mounts[1].path, "/c");
+	CHECK(got.mounts[1].readonly);
+	CHECK_EQ(store_mounts_decode("", &got), 0);
+	CHECK_EQ(store_mounts_encode(&a, text, 10), -1);
+}
+
+/* A database made by the first sbxd (schema 1, no mounts column) opens, migrates to 2, and
+ * its sandboxes come back without shares. */
+TEST(migrate_v1)
+{
+	char path[300];
+	sqlite3 *db;
+	struct store *st;
+	static struct sbx_sandbox got;
+
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(
+	    sqlite3_exec(db,
+			 "CREATE TABLE sandboxes (id TEXT PRIMARY KEY, name TEXT NOT NULL "
+			 "UNIQUE, agent TEXT NOT NULL, workspace TEXT NOT NULL, memory_mib "
+			 "INTEGER NOT NULL, cpus INTEGER NOT NULL, engine TEXT NOT NULL, accel "
+			 "TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'stopped', "
+			 "created_at INTEGER NOT NULL, vmm_pid INTEGER NOT NULL DEFAULT 0, "
+			 "vmm_start INTEGER NOT NULL DEFAULT 0, vhost_pid INTEGER NOT NULL "
+			 "DEFAULT 0, vhost_start INTEGER NOT NULL DEFAULT 0, run_dir TEXT NOT "
+			 "NULL DEFAULT '');"
+			 "INSERT INTO sandboxes (id, name, agent, workspace, memory_mib, cpus, "
+			 "engine, created_at) VALUES ('0000000d', 'old', 'shell', '/w', 512, 1, "
+			 "'qemu', 1700000000);"
+			 "PRAGMA user_version=1;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_EQ(store_open(path, &st), 0);
+	CHECK_EQ(store_get(st, "old", &got), 0);
+	CHECK_STR(got.workspace, "/w");
+	CHECK_EQ(got.n_mounts, 0);
+	store_close(st);
+	/* reopening a migrated database is a no-op */
+	CHECK_EQ(store_open(path, &st), 0);
+	CHECK_EQ(store_get(st, "old", &got), 0);
+	store_close(st);
+}
+
 TEST(bad_path)
 {
 	struct store *st = NULL;
@@ -161,6 +241,8 @@ int main(void)
 	RUN(crud);
 	RUN(name_rules);
 	RUN(default_names);
+	RUN(mounts_roundtrip);
+	RUN(migrate_v1);
 	RUN(bad_path);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

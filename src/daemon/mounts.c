@@ -1,0 +1,147 @@
+/* Shares of a sandbox in sbxd: checks each requested mount (absolute, existing directory,
+ * not a guest system directory, not nested or doubled, workspace first) and that all of them
+ * fit the guest kernel's command line. Never touches the store or an engine. */
+#include "daemon/sandbox.h"
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Guest directories a share must not cover: the guest's own system would vanish under it. */
+static const char *const guest_system_dirs[] = {"/",	"/bin",	  "/boot", "/dev", "/etc",
+						"/lib", "/lib64", "/proc", "/run", "/sbin",
+						"/sys", "/usr",	  "/var",  NULL};
+static const char *const guest_system_trees[] = {"/dev", "/proc", "/sys", "/run/sbx", NULL};
+
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0' || n == 1);
+}
+
+/* Check one requested share and store its canonical path in @m. Return 0, or 400 + @err. */
+static int mount_check(const char *path, bool readonly, struct sbx_mount *m, char *err)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!path || path[0] != '/' || strlen(path) >= PATH_MAX) {
+		sandbox_seterr(err, "bad mount %s: not an absolute path (give the full path)",
+			       path ? path : "(none)");
+		return 400;
+	}
+	for (const char *c = path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			sandbox_seterr(err,
+				       "bad mount %s: the path has a control character (rename it)",
+				       path);
+			return 400;
+		}
+	if (!realpath(path, real) || stat(real, &st) < 0) {
+		sandbox_seterr(err, "bad mount %s: %s (create it first)", path, strerror(errno));
+		return 400;
+	}
+	if (S_ISREG(st.st_mode)) {
+		sandbox_seterr(
+		    err,
+		    "bad mount %s: sharing a single file is not supported yet (share its "
+		    "directory)",
+		    path);
+		return 400;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		sandbox_seterr(err, "bad mount %s: not a directory (share a directory)", path);
+		return 400;
+	}
+	for (int i = 0; guest_system_dirs[i]; i++)
+		if (strcmp(real, guest_system_dirs[i]) == 0) {
+			sandbox_seterr(err,
+				       "bad mount %s: it would hide the sandbox's own %s (share a "
+				       "directory below it)",
+				       path, real);
+			return 400;
+		}
+	for (int i = 0; guest_system_trees[i]; i++)
+		if (path_under(real, guest_system_trees[i])) {
+			sandbox_seterr(
+			    err, "bad mount %s: %s is the sandbox's own (share another directory)",
+			    path, guest_system_trees[i]);
+			return 400;
+		}
+	snprintf(m->path, sizeof(m->path), "%s", real);
+	m->readonly = readonly;
+	return 0;
+}
+
+int sandbox_mounts_from_req(const struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
+			    struct sbx_sandbox *sb, char *err)
+{
+	struct engine_share sh[STORE_MOUNTS_MAX];
+	size_t total = 0;
+	char *line;
+	int rc;
+
+	sb->n_mounts = 0;
+	if (req->n_mounts <= 0)
+		return 0;
+	if (req->n_mounts > STORE_MOUNTS_MAX) {
+		sandbox_seterr(err, "too many mounts: %d (at most %d)", req->n_mounts,
+			       STORE_MOUNTS_MAX);
+		return 400;
+	}
+	for (int i = 0; i < req->n_mounts; i++) {
+		struct sbx_mount *m = &sb->mounts[i];
+		rc = mount_check(req->mounts[i].path, req->mounts[i].readonly, m, err);
+		if (rc)
+			return rc;
+		for (int j = 0; j < i; j++) {
+			const char *o = sb->mounts[j].path;
+			if (strcmp(o, m->path) == 0) {
+				sandbox_seterr(err,
+					       "bad mount %s: shared twice (give each path once)",
+					       req->mounts[i].path);
+				return 400;
+			}
+			if (path_under(m->path, o) || path_under(o, m->path)) {
+				sandbox_seterr(
+				    err,
+				    "bad mount %s: %s and %s are nested (share only the outer "
+				    "one)",
+				    req->mounts[i].path, path_under(m->path, o) ? o : m->path,
+				    path_under(m->path, o) ? m->path : o);
+				return 400;
+			}
+		}
+		sh[i].path = m->path;
+		sh[i].readonly = m->readonly;
+		total += strlen(m->path);
+		sb->n_mounts++;
+	}
+	if (strcmp(sb->mounts[0].path, sb->workspace) != 0) {
+		sandbox_seterr(
+		    err,
+		    "bad mounts: the first mount (%s) must be the workspace (%s) (put the "
+		    "workspace first)",
+		    sb->mounts[0].path, sb->workspace);
+		return 400;
+	}
+	/* sbx-init learns the shares from the kernel command line (2048 bytes at most). */
+	struct engine_vm_spec probe = {.name = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+				       .accel = ctx->accel,
+				       .tsc_khz = ctx->tsc_khz};
+	size_t room = engine_cmdline_room(&probe);
+	line = malloc(room + 1);
+	rc = line && engine_shares_cmdline(sh, sb->n_mounts, line, room + 1) >= 0 ? 0 : 400;
+	free(line);
+	if (rc)
+		sandbox_seterr(
+		    err,
+		    "bad mounts: %u paths of %zu bytes in all do not fit the guest kernel's "
+		    "command line (%zu bytes left; share fewer or shorter paths)",
+		    sb->n_mounts, total, room);
+	return rc;
+}

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# End-to-end test of shares (our virtio-fs device through sbx-vhost, QEMU and sbx-init): the
+# bad-input lines first (no VM), then ONE sandbox with the workspace and a :ro extra share:
+# same absolute path, coherence both ways within 1 s, mkdir/rename/rm both ways, git, make,
+# npm install of a local tarball, read-only enforced by the host, file ownership, symlinks
+# that point out of the share, stop/start; last a sandbox made through the API without mounts.
+# Cleans up every process and file it starts, also on failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+SBX=${SBX:-$top/build/sbx}
+tmp=$(mktemp -d /tmp/sbxshares.XXXXXX)
+export SBX_HOME=$tmp/h
+fails=0
+
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1${2:+: $2}"
+	fails=$((fails + 1))
+}
+
+cleanup() {
+	if [[ -S $SBX_HOME/run/sbxd.sock ]]; then
+		timeout 120 "$SBX" reset -f >/dev/null 2>&1
+	fi
+	local pid
+	pid=$(cat "$SBX_HOME/run/sbxd.pid" 2>/dev/null)
+	[[ -n $pid ]] && kill "$pid" 2>/dev/null
+	# anything still running that was started for this test (QEMU, sbx-vhost) names $tmp
+	for d in /proc/[0-9]*; do
+		if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF "$tmp"; then
+			kill -9 "${d#/proc/}" 2>/dev/null
+		fi
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# bad <name> <expected substring of the one stderr line> <cmd...>
+bad() {
+	local name=$1 want=$2 rc lines
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	lines=$(wc -l <"$tmp/err")
+	if [[ $rc -eq 0 ]]; then
+		fail "$name" "exit 0"
+	elif [[ $lines -ne 1 ]]; then
+		fail "$name" "$lines stderr lines: $(head -c 300 "$tmp/err")"
+	elif ! grep -qF -- "$want" "$tmp/err"; then
+		fail "$name" "stderr was: $(cat "$tmp/err")"
+	else
+		pass "$name"
+	fi
+}
+
+# expect <name> <want> <got>
+expect() {
+	if [[ "$3" == "$2" ]]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
+}
+
+# api <method> <path> [json]: sets $code, body in $tmp/api
+api() {
+	code=$(curl -s -o "$tmp/api" -w '%{http_code}' --unix-socket "$SBX_HOME/run/sbxd.sock" \
+		-X "$1" ${3:+-H 'Content-Type: application/json' -d "$3"} "http://sbx$2")
+}
+
+ms() { date +%s%3N; }
+
+[[ -x $SBX ]] || {
+	fail shares-binary "$SBX missing (run make)"
+	exit 1
+}
+ws=$tmp/ws
+docs=$tmp/docs
+mkdir -p "$ws/sub" "$docs"
+echo "read me" >"$docs/readme"
+echo "file" >"$tmp/afile"
+
+# ---- bad input, no VM ----
+bad share-missing "share $tmp/nope: No such file or directory" "$SBX" create shell "$ws" "$tmp/nope:ro"
+"$SBX" version >/dev/null 2>&1 || {
+	fail sbxd-start "$(tail -n 3 "$SBX_HOME/data/sbxd.log" 2>/dev/null)"
+	exit 1
+}
+bad share-single-file "sharing a single file is not supported yet (share its directory)" \
+	"$SBX" create shell "$ws" "$tmp/afile:ro"
+bad share-nested "are nested (share only the outer one)" "$SBX" create shell "$ws" "$ws/sub"
+bad share-twice "shared twice" "$SBX" create shell "$ws" "$docs" "$docs:ro"
+api POST /v1/sandboxes "{\"agent\":\"shell\",\"workspace\":\"$ws\",\"mounts\":{\"path\":\"$ws\"}}"
+expect api-mounts-not-array 400 "$code"
+api POST /v1/sandboxes "{\"agent\":\"shell\",\"mounts\":[{\"path\":\"$ws\"},{\"path\":\"/\"}]}"
+expect api-mount-root-400 400 "$code"
+api POST /v1/sandboxes "{\"agent\":\"shell\",\"workspace\":\"$ws\",\"mounts\":[{\"path\":\"$docs\"}]}"
+if [[ $code == 400 ]] && grep -q "must be the workspace" "$tmp/api"; then pass api-workspace-first; else fail api-workspace-first "$code $(cat "$tmp/api")"; fi
+api POST /v1/sandboxes "{\"agent\":\"shell\",\"mounts\":[{\"path\":\"$ws\"},{\"path\":\"rel\"}]}"
+expect api-mount-relative-400 400 "$code"
+expect no-sandbox-left "" "$("$SBX" ls -q)"
+
+# ---- VM flows: only with a prepared cache ----
+cache=${SBX_CACHE_DIR:-}
+if [[ -z $cache || ! -f $cache/templates/shell/rootfs.img ]] || ! ls "$cache"/kernel/*/vmlinux >/dev/null 2>&1; then
+	echo "SKIP vm-flows: no prepared cache (set SBX_CACHE_DIR to a cache with the shell template)"
+	[[ $fails -eq 0 ]]
+	exit
+fi
+
+n=shr
+X() { timeout 120 "$SBX" exec "$n" "$@"; }
+XR() { timeout 120 "$SBX" exec -u root "$n" "$@"; }
+got=$("$SBX" create -q --name $n -m 1g shell "$ws" "$docs:ro" 2>"$tmp/err")
+expect create-with-shares "$n" "$got"
+"$SBX" ls --json >"$tmp/out"
+if python3 - "$tmp/out" "$ws" "$docs" <<'EOF'; then pass ls-json-mounts; else fail ls-json-mounts "$(cat "$tmp/out")"; fi
+import json, sys
+a = json.load(open(sys.argv[1]))[0]
+assert a["mounts"] == [{"path": sys.argv[2], "readonly": False},
+                       {"path": sys.argv[3], "readonly": True}], a["mounts"]
+assert a["workspace"] == sys.argv[2]
+EOF
+"$SBX" ls >"$tmp/out"
+grep -qE "^$n +shell +stopped +$ws$" "$tmp/out" && pass ls-workspace-column || fail ls-workspace-column "$(cat "$tmp/out")"
+
+t0=$(date +%s)
+expect same-path-cwd "$ws" "$(X pwd 2>"$tmp/err")"
+echo "# first exec (boot) took $(($(date +%s) - t0)) s"
+[[ -s $tmp/err ]] && echo "# $(head -c 300 "$tmp/err")"
+expect mount-type "virtiofs rw" "$(X awk -v p="$ws" '$2 == p { split($4, o, ","); print $3, o[1] }' /proc/mounts 2>&1)"
+expect mount-type-ro "virtiofs ro" "$(X awk -v p="$docs" '$2 == p { split($4, o, ","); print $3, o[1] }' /proc/mounts 2>&1)"
+
+# host -> guest: a guest poller already watching the file sees the host's edit within 1 s
+echo v1 >"$ws/coh"
+expect h2g-first-read "v1" "$(X cat "$ws/coh")"
+rm -f "$ws/.polling"
+X sh -c 'touch .polling; while [ "$(cat coh)" != v2 ]; do sleep 0.05; done; echo seen' >"$tmp/poll" 2>&1 &
+poller=$!
+for _ in $(seq 300); do [[ -e $ws/.polling ]] && break; sleep 0.1; done
+[[ -e $ws/.polling ]] && pass g2h-create-visible || fail g2h-create-visible "guest poller never started"
+sleep 0.5
+t0=$(ms)
+echo v2 >"$ws/coh"
+seen=0
+while (($(ms) - t0 < 5000)); do
+	if ! kill -0 $poller 2>/dev/null; then seen=1; break; fi
+	sleep 0.02
+done
+dt=$(($(ms) - t0))
+kill $poller 2>/dev/null
+wait $poller 2>/dev/null
+if [[ $seen -eq 1 && $dt -le 1000 && $(cat "$tmp/poll") == seen ]]; then
+	pass h2g-within-1s
+else
+	fail h2g-within-1s "seen=$seen after ${dt} ms: $(cat "$tmp/poll")"
+fi
+echo "# host edit seen by the guest after ${dt} ms"
+
+# guest -> host: written in the guest, read on the host right after the command returns;
+# and a host poller sees a guest edit within 1 s
+X sh -c 'echo from-guest >g2h'
+expect g2h-read "from-guest" "$(cat "$ws/g2h" 2>&1)"
+t0=$(ms)
+X sh -c 'echo edited >g2h' &
+w=$!
+dt=-1
+while (($(ms) - t0 < 60000)); do
+	if [[ $(cat "$ws/g2h" 2>/dev/null) == edited ]]; then dt=$(($(ms) - t0)); break; fi
+	sleep 0.02
+done
+wait $w
+[[ $dt -ge 0 ]] && pass g2h-edit-seen || fail g2h-edit-seen "host never saw it"
+
+# mkdir / rename / rm, both ways (also through a cached directory listing)
+mkdir "$ws/hd" && echo x >"$ws/hd/a"
+expect h2g-mkdir "a" "$(X ls hd)"
+mv "$ws/hd/a" "$ws/hd/b"
+expect h2g-rename "b" "$(X ls hd)"
+# the guest looked hd up just now (1 s entry/attr cache): the host's rm shows within ~1 s
+t0=$(ms)
+rm -r "$ws/hd"
+got=$(X sh -c 'i=0; while [ -e hd ] && [ $i -lt 60 ]; do sleep 0.05; i=$((i+1)); done
+	test -e hd && echo still || echo gone')
+dt=$(($(ms) - t0))
+if [[ $got == gone && $dt -le 1500 ]]; then pass h2g-rm; else fail h2g-rm "$got after $dt ms"; fi
+echo "# host rm seen by the guest after ${dt} ms (exec round trip included)"
+X sh -c 'mkdir gd && echo y >gd/a && mv gd/a gd/b'
+expect g2h-mkdir-rename "b" "$(ls "$ws/gd" 2>&1)"
+X rm -r gd
+[[ ! -e $ws/gd ]] && pass g2h-rm || fail g2h-rm "$ws/gd still there"
+
+# files the agent creates belong to the host user who runs sbx
+X sh -c 'echo mine >owned; mkdir owned.d'
+expect owner-file "$(id -u):$(id -g)" "$(stat -c %u:%g "$ws/owned" 2>&1)"
+expect owner-dir "$(id -u):$(id -g)" "$(stat -c %u:%g "$ws/owned.d" 2>&1)"
+expect guest-sees-agent "agent" "$(X stat -c %U owned)"
+
+# git on the share, seen by the host's git
+X sh -c 'mkdir repo && cd repo && git init -q && echo hi >f && git add f &&
+	git -c user.name=t -c user.email=t@e commit -qm from-the-sandbox' >"$tmp/out" 2>&1
+got=$(git -C "$ws/repo" log --format=%s 2>&1)
+expect git-commit-seen-by-host "from-the-sandbox" "$got"
+[[ $got == from-the-sandbox ]] || cat "$tmp/out"
+expect git-status-clean "" "$(X sh -c 'cd repo && git status --porcelain' 2>&1)"
+
+# make: a tiny C project on the share
+mkdir -p "$ws/cproj"
+printf '#include <stdio.h>\nint main(void) { puts("built in the sandbox"); return 0; }\n' >"$ws/cproj/hello.c"
+printf 'hello: hello.o\n\t$(CC) -o $@ $^\n' >"$ws/cproj/Makefile"
+X make -s -C cproj >"$tmp/out" 2>&1
+expect make-build "built in the sandbox" "$(X ./cproj/hello 2>&1)"
+[[ -x $ws/cproj/hello ]] && pass make-output-on-host || fail make-output-on-host "$(cat "$tmp/out")"
+
+# npm install of a local tarball, offline
+mkdir -p "$tmp/pkg" "$ws/npmproj"
+printf '{"name":"sbx-tiny","version":"1.0.0","main":"index.js"}\n' >"$tmp/pkg/package.json"
+echo 'module.exports = "tiny works";' >"$tmp/pkg/index.js"
+(cd "$ws/npmproj" && npm pack --silent "$tmp/pkg" >/dev/null 2>&1)
+if [[ -f $ws/npmproj/sbx-tiny-1.0.0.tgz ]]; then
+	X sh -c 'cd npmproj && npm install --offline --no-audit --no-fund ./sbx-tiny-1.0.0.tgz' >"$tmp/out" 2>&1
+	expect npm-install "tiny works" "$(X sh -c 'cd npmproj && node -e "console.log(require(\"sbx-tiny\"))"' 2>&1)"
+	[[ -f $ws/npmproj/node_modules/sbx-tiny/package.json ]] && pass npm-on-host ||
+		fail npm-on-host "$(tail -n 5 "$tmp/out")"
+else
+	fail npm-pack "npm pack on the host failed"
+fi
+
+# the :ro share: reads work, writes fail, even as root after a remount (the host enforces it)
+expect ro-read "read me" "$(X cat "$docs/readme" 2>&1)"
+X sh -c "echo x >$docs/new" >"$tmp/out" 2>&1
+grep -q "Read-only file system" "$tmp/out" && pass ro-write-refused || fail ro-write-refused "$(cat "$tmp/out")"
+XR sh -c "mount -o remount,rw $docs; echo x >$docs/new2; touch $docs/readme; rm -f $docs/readme" >"$tmp/out" 2>&1
+if grep -q "Read-only file system" "$tmp/out" && [[ ! -e $docs/new && ! -e $docs/new2 && -f $docs/readme ]]; then
+	pass ro-host-enforced
+else
+	fail ro-host-enforced "$(tr '\n' ' ' <"$tmp/out"); $(ls "$docs")"
+fi
+
+# symlinks pointing out of the share resolve in the guest, never to the host's files
+echo "host-secret-$$" >"$tmp/secret"
+ln -s "$tmp/secret" "$ws/out-link"
+ln -s /etc/shadow "$ws/shadow-link"
+got=$(XR cat out-link 2>&1)
+[[ $got != *host-secret-* ]] && pass symlink-out-not-followed || fail symlink-out-not-followed "$got"
+XR cat shadow-link >"$tmp/gshadow" 2>&1
+expect symlink-shadow-readable "0" "$?"
+if ! cmp -s "$tmp/gshadow" /etc/shadow; then pass symlink-shadow-guest-own; else fail symlink-shadow-guest-own "guest read the host's /etc/shadow"; fi
+expect symlink-readlink "/etc/shadow" "$(X readlink shadow-link)"
+
+# stop / start keeps the shares
+timeout 120 "$SBX" stop $n >/dev/null 2>&1
+echo after-restart >"$ws/after"
+expect stop-start-ws "after-restart" "$(X cat "$ws/after" 2>&1)"
+expect stop-start-ro "read me" "$(X cat "$docs/readme" 2>&1)"
+timeout 120 "$SBX" stop $n >/dev/null 2>&1
+
+# a sandbox without shares (API without mounts) still works: home as cwd, nothing mounted
+api POST /v1/sandboxes "{\"agent\":\"shell\",\"workspace\":\"$ws\",\"name\":\"plain\",\"memory_mib\":1024}"
+expect api-no-mounts-201 201 "$code"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["mounts"] == []' "$tmp/api" &&
+	pass api-no-mounts-empty || fail api-no-mounts-empty "$(cat "$tmp/api")"
+got=$(timeout 300 "$SBX" exec plain sh -c "pwd; test -e $ws/coh && echo shared || echo not-shared" 2>&1 | tr '\n' ' ')
+expect no-shares-works "/home/agent not-shared " "$got"
+timeout 120 "$SBX" rm -f plain >/dev/null 2>&1
+
+[[ $fails -eq 0 ]]
