@@ -811,19 +811,34 @@ TEST(locks_and_seek)
 		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
 		 0);
 	fh2 = oo.fh;
+	/* POSIX owner semantics: owner 1 (pid 41) holds it; owner 2 conflicts, owner 1 does not */
 	lk.fh = fh1;
+	lk.owner = 1;
+	lk.lk.pid = 41;
+	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
 	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
 	lk.fh = fh2;
+	lk.owner = 2;
+	lk.lk.pid = 42;
 	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), -EAGAIN);
 	CHECK_EQ(req(S, FUSE_GETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, &lo, NULL), 0);
 	CHECK_EQ(lo.lk.type, F_WRLCK);
 	CHECK_EQ(lo.lk.end, 99);
+	CHECK_EQ(lo.lk.pid, 41);
 	lk.fh = fh1;
+	lk.owner = 1;
 	lk.lk.type = F_UNLCK;
 	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
 	lk.fh = fh2;
+	lk.owner = 2;
 	lk.lk.type = F_WRLCK;
 	CHECK_EQ(req(S, FUSE_SETLKW, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
+	/* owner 2 closing any fd of the file (FLUSH) drops its locks: owner 1 gets the range */
+	struct fuse_flush_in fl = {.fh = fh1, .lock_owner = 2};
+	CHECK_EQ(req(S, FUSE_FLUSH, e.nodeid, &fl, sizeof(fl), NULL, NULL, NULL, NULL), 0);
+	lk.fh = fh1;
+	lk.owner = 1;
+	CHECK_EQ(req(S, FUSE_SETLK, e.nodeid, &lk, sizeof(lk), NULL, NULL, NULL, NULL), 0);
 	/* sparse file: data at 1 MiB, SEEK_DATA finds it */
 	CHECK_EQ(write_data(S, e.nodeid, fh1, 1 << 20, "d", 1, NULL), 0);
 	struct fuse_lseek_in si = {.fh = fh1, .offset = 0, .whence = SEEK_DATA};

@@ -42,6 +42,15 @@ struct fs_node {
 	struct fs_node *hnext; /* (dev, ino) hash chain */
 };
 
+/* A guest lock owner's own host open file description on one node, carrying its OFD locks. */
+#define FS_LOCK_OWNERS_MAX 256
+struct fs_lock_owner {
+	int fd; /* -1: free slot */
+	uint64_t owner;
+	uint64_t nodeid;
+	uint32_t pid; /* guest pid that last locked through it */
+};
+
 /* An open file or directory handle: fh = gen << 32 | slot. */
 struct fs_handle {
 	int fd;
@@ -72,6 +81,9 @@ struct fs_srv {
 	uint32_t *free_slots, nfree;
 	struct fs_node **hash;
 	uint32_t hash_size;
+
+	pthread_mutex_t locks_lock;
+	struct fs_lock_owner lock_owners[FS_LOCK_OWNERS_MAX];
 
 	pthread_mutex_t handles_lock;
 	struct fs_handle **handles;
@@ -149,6 +161,9 @@ void fs_op_create(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r
 void fs_op_read(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r);
 void fs_op_write(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r);
 void fs_op_release(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r);
+int fs_locks_init(struct fs_srv *s);
+void fs_locks_drop_owner(struct fs_srv *s, uint64_t nodeid, uint64_t owner);
+void fs_locks_drop_all(struct fs_srv *s);
 void fs_op_flush(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r);
 void fs_op_fsync(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r);
 void fs_op_lseek(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r);

@@ -1,7 +1,7 @@
-/* File operations: open, create, read, write, flush, release, fsync, lseek, fallocate and
- * posix locks (OFD locks on the handle's host fd). Moves data straight between host fds and the
- * guest's segments (preadv/pwritev), no bounce copy. Never opens a symlink, never blocks a worker
- * for long (SETLKW waits at most FS_LOCK_WAIT_MS), never leaves setuid/setgid after a write. */
+/* File operations: open, create, read, write, flush, release, fsync, lseek, fallocate (posix
+ * locks are in locks.c). Moves data straight between host fds and the guest's segments
+ * (preadv/pwritev), no bounce copy. Never opens a symlink, never leaves setuid/setgid after a
+ * write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -241,12 +241,14 @@ out:
 }
 
 /**
- * fs_op_flush() - FLUSH: nothing to do (data already in the host file).
+ * fs_op_flush() - FLUSH: drop the closing owner's locks (data is already in the host file).
  */
 void fs_op_flush(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r)
 {
 	struct fs_handle *h = fs_handle_get(s, q->in.flush.fh, false);
 
+	/* POSIX: closing any fd of a file drops the closing process's locks on it */
+	fs_locks_drop_owner(s, q->h.nodeid, q->in.flush.lock_owner);
 	fs_reply_err(r, h ? 0 : EBADF); /* data is already in the host file */
 	fs_handle_put(s, h);
 }
@@ -258,6 +260,8 @@ void fs_op_release(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *
 {
 	bool dir = q->h.opcode == FUSE_RELEASEDIR;
 
+	if (!dir)
+		fs_locks_drop_owner(s, q->h.nodeid, q->in.release.lock_owner);
 	fs_reply_err(r, -fs_handle_release(s, q->in.release.fh, dir));
 }
 
@@ -326,62 +330,5 @@ void fs_op_fallocate(struct fs_srv *s, const struct fuse_req *q, struct fs_reply
 					  (off_t)q->in.fallocate.length) < 0
 				    ? errno
 				    : 0);
-	fs_handle_put(s, h);
-}
-
-static int lk_to_flock(const struct fuse_file_lock *l, struct flock *fl)
-{
-	if (l->type != F_RDLCK && l->type != F_WRLCK && l->type != F_UNLCK)
-		return -EINVAL;
-	if (l->start > (uint64_t)INT64_MAX || l->end < l->start)
-		return -EINVAL;
-	memset(fl, 0, sizeof(*fl));
-	fl->l_type = (short)l->type;
-	fl->l_whence = SEEK_SET;
-	fl->l_start = (off_t)l->start;
-	fl->l_len = l->end >= (uint64_t)INT64_MAX ? 0 : (off_t)(l->end - l->start + 1);
-	return 0;
-}
-
-/**
- * fs_op_lock() - GETLK/SETLK/SETLKW: OFD locks on the handle; SETLKW waits at most FS_LOCK_WAIT_MS.
- */
-void fs_op_lock(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r)
-{
-	struct fs_handle *h = fs_handle_get(s, q->in.lk.fh, false);
-	struct fuse_lk_out o = {0};
-	struct flock fl;
-	int rc, waited = 0;
-
-	if (!h) {
-		fs_reply_err(r, EBADF);
-		return;
-	}
-	if ((q->in.lk.lk_flags & FUSE_LK_FLOCK) || (rc = lk_to_flock(&q->in.lk.lk, &fl)) < 0) {
-		fs_reply_err(r, (q->in.lk.lk_flags & FUSE_LK_FLOCK) ? ENOSYS : EINVAL);
-		goto out;
-	}
-	if (q->h.opcode == FUSE_GETLK) {
-		if (fcntl(h->fd, F_OFD_GETLK, &fl) < 0) {
-			fs_reply_err(r, errno);
-			goto out;
-		}
-		o.lk.type = (uint32_t)fl.l_type;
-		o.lk.start = (uint64_t)fl.l_start;
-		o.lk.end =
-		    fl.l_len == 0 ? (uint64_t)INT64_MAX : (uint64_t)(fl.l_start + fl.l_len - 1);
-		o.lk.pid = 0;
-		fs_reply_ok(r, &o, sizeof(o));
-		goto out;
-	}
-	/* SETLKW: retry without blocking the worker forever */
-	while ((rc = fcntl(h->fd, F_OFD_SETLK, &fl)) < 0 && (errno == EAGAIN || errno == EACCES) &&
-	       q->h.opcode == FUSE_SETLKW && waited < FS_LOCK_WAIT_MS) {
-		struct timespec ts = {0, 10 * 1000000};
-		nanosleep(&ts, NULL);
-		waited += 10;
-	}
-	fs_reply_err(r, rc < 0 ? (errno == EACCES ? EAGAIN : errno) : 0);
-out:
 	fs_handle_put(s, h);
 }

@@ -93,10 +93,12 @@ static void op_init(struct fs_srv *s, const struct fuse_req *q, struct fs_reply 
 }
 
 /**
- * fs_srv_reset() - forget every guest lookup and release every handle (no request may run).
+ * fs_srv_reset() - drop every lock, forget every guest lookup and release every handle (no
+ * request may run).
  */
 void fs_srv_reset(struct fs_srv *s)
 {
+	fs_locks_drop_all(s);
 	fs_nodes_forget_all(s);
 	fs_handles_release_all(s);
 	s->inited = false;
@@ -339,6 +341,7 @@ struct fs_srv *fs_srv_new(const struct fs_share_config *cfg)
 		free(s);
 		return NULL;
 	}
+	fs_locks_init(s);
 	if ((rc = fs_nodes_init(s, fd)) < 0 || (rc = fs_handles_init(s)) < 0) {
 		sbx_err("virtio-fs share %s: %s (free memory and retry)", cfg->root, strerror(-rc));
 		fs_srv_free(s);
@@ -354,6 +357,7 @@ void fs_srv_free(struct fs_srv *s)
 {
 	if (!s)
 		return;
+	fs_locks_drop_all(s);
 	fs_handles_free(s);
 	if (s->nodes)
 		fs_nodes_free(s);
