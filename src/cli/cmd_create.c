@@ -18,8 +18,9 @@ static const char create_help[] =
     "Create a sandbox (a microVM with its own disk) for AGENT with workspace PATH\n"
     "(default: the current directory). PATH is shared into the VM read-write at the\n"
     "same absolute path, live both ways; each EXTRA directory is shared the same way,\n"
-    "read-only with :ro (e.g. ~/docs:ro). The sandbox is left stopped; start and\n"
-    "attach with `sbx run NAME`, or run commands with `sbx exec NAME CMD`.\n"
+    "read-only with :ro (e.g. ~/docs:ro). A single file may be shared read-only\n"
+    "(e.g. ~/.gitconfig:ro). The sandbox is left stopped; start and attach with\n"
+    "`sbx run NAME`, or run commands with `sbx exec NAME CMD`.\n"
     "\n"
     "Options:\n"
     "      --name NAME     sandbox name (default: AGENT-<basename of PATH>, made unique)\n"
@@ -121,13 +122,14 @@ json_t *cli_mounts_json(const struct create_args *c, const char *ws)
 	json_array_append_new(arr, json_pack("{s:s,s:b}", "path", ws, "readonly", 0));
 	for (int i = 0; i < c->nextras; i++) {
 		if (cli_mount_parse(c->extras[i], given, sizeof(given), &ro) < 0) {
-			sbx_err("share %s: not a usable path (give a directory, e.g. ~/docs:ro)",
+			sbx_err("share %s: not a usable path (give a directory or file, e.g. "
+				"~/docs:ro)",
 				c->extras[i]);
 			json_decref(arr);
 			return NULL;
 		}
 		if (!realpath(given, real)) {
-			sbx_err("share %s: %s (give an existing directory)", given,
+			sbx_err("share %s: %s (give an existing directory or file)", given,
 				strerror(errno));
 			json_decref(arr);
 			return NULL;

@@ -94,8 +94,9 @@ static json_t *sandbox_json(const struct sbxd_ctx *ctx, const struct sbx_sandbox
 		json_object_set_new(j, "console_log", json_string(path));
 	json_t *mounts = json_array();
 	for (unsigned i = 0; i < sb->n_mounts; i++)
-		json_array_append_new(mounts, json_pack("{s:s,s:b}", "path", sb->mounts[i].path,
-							"readonly", sb->mounts[i].readonly));
+		json_array_append_new(mounts, json_pack("{s:s,s:b,s:b}", "path", sb->mounts[i].path,
+							"readonly", sb->mounts[i].readonly, "file",
+							sb->mounts[i].file));
 	json_object_set_new(j, "mounts", mounts);
 	return j;
 }

@@ -1,6 +1,7 @@
-/* Shares of a sandbox in sbxd: checks each requested mount (absolute, existing directory,
- * not a guest system directory, not nested or doubled, workspace first) and that all of them
- * fit the guest kernel's command line. Never touches the store or an engine. */
+/* Shares of a sandbox in sbxd: checks each requested mount (absolute, existing directory or a
+ * read-only regular file, not a guest system directory, not nested or doubled, workspace first)
+ * and that all of them fit the guest kernel's command line. Never touches the store or an
+ * engine. */
 #include "daemon/sandbox.h"
 #include "engine/engine.h"
 
@@ -45,16 +46,15 @@ static int mount_check(const char *path, bool readonly, struct sbx_mount *m, cha
 		sandbox_seterr(err, "bad mount %s: %s (create it first)", path, strerror(errno));
 		return 400;
 	}
-	if (S_ISREG(st.st_mode)) {
-		sandbox_seterr(
-		    err,
-		    "bad mount %s: sharing a single file is not supported yet (share its "
-		    "directory)",
-		    path);
+	if (S_ISREG(st.st_mode) && !readonly) {
+		sandbox_seterr(err,
+			       "bad mount %s: a single file can only be shared read-only (add :ro)",
+			       path);
 		return 400;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		sandbox_seterr(err, "bad mount %s: not a directory (share a directory)", path);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+		sandbox_seterr(
+		    err, "bad mount %s: not a directory or regular file (share a directory)", path);
 		return 400;
 	}
 	for (int i = 0; guest_system_dirs[i]; i++)
@@ -74,6 +74,7 @@ static int mount_check(const char *path, bool readonly, struct sbx_mount *m, cha
 		}
 	snprintf(m->path, sizeof(m->path), "%s", real);
 	m->readonly = readonly;
+	m->file = S_ISREG(st.st_mode);
 	return 0;
 }
 
@@ -118,6 +119,7 @@ int sandbox_mounts_from_req(const struct sbxd_ctx *ctx, const struct sandbox_cre
 		}
 		sh[i].path = m->path;
 		sh[i].readonly = m->readonly;
+		sh[i].file = m->file;
 		total += strlen(m->path);
 		sb->n_mounts++;
 	}

@@ -568,19 +568,23 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 		return 500;
 	}
 	for (unsigned i = 0; i < sb->n_mounts; i++) {
+		bool file = sb->mounts[i].file;
 		int bad = stat(sb->mounts[i].path, &st) < 0 ? errno : 0;
-		if (bad || !S_ISDIR(st.st_mode)) {
-			sandbox_seterr(
-			    err,
-			    "cannot start %s: shared directory %s: %s (create it again, or sbx "
-			    "rm %s and create the sandbox anew)",
-			    sb->name, sb->mounts[i].path, bad ? strerror(bad) : "not a directory",
-			    sb->name);
+		if (bad || (file ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))) {
+			sandbox_seterr(err,
+				       "cannot start %s: shared %s %s: %s (create it again, or sbx "
+				       "rm %s and create the sandbox anew)",
+				       sb->name, file ? "file" : "directory", sb->mounts[i].path,
+				       bad    ? strerror(bad)
+				       : file ? "not a regular file"
+					      : "not a directory",
+				       sb->name);
 			sb->run_dir[0] = '\0';
 			return 409;
 		}
 		shares[i].path = sb->mounts[i].path;
 		shares[i].readonly = sb->mounts[i].readonly;
+		shares[i].file = file;
 	}
 	rm_rf(sb->run_dir);
 	if (sbx_mkdir_p(sb->run_dir, 0700) < 0) {

@@ -169,7 +169,10 @@ int store_mounts_encode(const struct sbx_sandbox *sb, char *out, size_t outlen)
 	out[0] = '\0';
 	for (unsigned i = 0; i < sb->n_mounts && i < STORE_MOUNTS_MAX; i++) {
 		int w = snprintf(out + o, outlen - o, "%s %s\n",
-				 sb->mounts[i].readonly ? "ro" : "rw", sb->mounts[i].path);
+				 sb->mounts[i].file	  ? "rf"
+				 : sb->mounts[i].readonly ? "ro"
+							  : "rw",
+				 sb->mounts[i].path);
 		if (w < 0 || (size_t)w >= outlen - o)
 			return -1;
 		o += (size_t)w;
@@ -185,8 +188,10 @@ unsigned store_mounts_decode(const char *text, struct sbx_sandbox *sb)
 		size_t len = nl ? (size_t)(nl - text) : strlen(text);
 		struct sbx_mount *m = &sb->mounts[sb->n_mounts];
 		if (len > 3 && len - 3 < sizeof(m->path) && text[2] == ' ' && text[3] == '/' &&
-		    (strncmp(text, "rw", 2) == 0 || strncmp(text, "ro", 2) == 0)) {
-			m->readonly = text[1] == 'o';
+		    (strncmp(text, "rw", 2) == 0 || strncmp(text, "ro", 2) == 0 ||
+		     strncmp(text, "rf", 2) == 0)) {
+			m->readonly = text[1] != 'w';
+			m->file = text[1] == 'f';
 			memcpy(m->path, text + 3, len - 3);
 			m->path[len - 3] = '\0';
 			sb->n_mounts++;

@@ -21,6 +21,7 @@ struct store;
 struct sbx_mount {
 	char path[PATH_MAX];
 	bool readonly;
+	bool file; /* a single regular file (always readonly), stored as "rf PATH" */
 };
 
 /* One row of table sandboxes. */
@@ -83,7 +84,8 @@ int store_delete(struct store *st, const char *name);
 
 /**
  * store_mounts_encode() - @sb's mounts as the text kept in the mounts column: one line per
- * mount, "rw PATH" or "ro PATH" (paths never hold a newline: sandbox.c refuses them).
+ * mount, "rw PATH", "ro PATH" or "rf PATH" (a read-only single file; paths never hold a newline:
+ * sandbox.c refuses them).
  * Return: the length, or -1 if @outlen is too small.
  */
 int store_mounts_encode(const struct sbx_sandbox *sb, char *out, size_t outlen);

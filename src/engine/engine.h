@@ -19,10 +19,13 @@ enum engine_accel {
 #define ENGINE_CMDLINE_MAX 2048	   /* the x86 kernel command line limit, NUL included */
 #define ENGINE_SHARE_TAG   "sbxfs" /* share i is mounted by tag "sbxfs<i>" */
 
-/* One host directory shared into the guest at the same absolute path (virtio-fs). */
+/* One host directory, or one regular file (read-only), shared into the guest at the same
+ * absolute path (virtio-fs). */
 struct engine_share {
-	const char *path; /* absolute host directory */
+	const char *path; /* absolute host directory, or file when @file */
 	bool readonly;	  /* enforced by the device (EROFS), also mounted ro in the guest */
+	bool file;	  /* single regular file (needs @readonly): sbx-vhost serves its parent
+			     directory showing only that entry; the guest bind-mounts it */
 };
 
 /* Everything an engine needs to boot one sandbox; all paths absolute. */
@@ -64,7 +67,7 @@ struct engine_run {
 	struct engine_proc vhost; /* sbx-vhost (vsock device) */
 };
 
-#define ENGINE_ARGV_MAX (64 + 4 * ENGINE_SHARES_MAX)
+#define ENGINE_ARGV_MAX (64 + 8 * ENGINE_SHARES_MAX) /* sbx-vhost: up to 9 per share */
 
 /* A built command line: argv points into buf. */
 struct engine_argv {
@@ -102,13 +105,16 @@ int qemu_build_argv(const struct engine_vm_spec *spec, struct engine_argv *out);
 /**
  * vhost_build_argv() - the sbx-vhost command line for @spec into @out: the vsock device, and
  * with shares "--owner UID:GID" plus one "--fs-socket <run_dir>/fs<i>.sock --fs-tag sbxfs<i>
- * --fs-path PATH [--fs-ro]" group per share. Return: 0, or -1 if it does not fit.
+ * --fs-path PATH [--fs-ro]" group per share; a file share gives its parent directory as
+ * --fs-path and "--fs-ro --fs-file NAME". Return: 0, or -1 if it does not fit (or a file share
+ * is not read-only or has no parent directory).
  */
 int vhost_build_argv(const struct engine_vm_spec *spec, struct engine_argv *out);
 
 /**
  * engine_shares_cmdline() - the guest's share list as the kernel parameter
- * "sbx.shares=sbxfs0:<path>:rw;sbxfs1:<path>:ro" into @out (@n == 0: "" is written). Paths are
+ * "sbx.shares=sbxfs0:<path>:rw;sbxfs1:<path>:ro;sbxfs2:<file>:rofile" into @out (@n == 0: ""
+ * is written; "rofile": a read-only single file, see struct engine_share). Paths are
  * percent-encoded: every byte outside [A-Za-z0-9/._-] becomes %XX, so the value has no space,
  * ':' or ';'. sbx-init (src/guest/boot.c) decodes it.
  * Return: the length written, or -1 if it does not fit in @outlen.

@@ -102,7 +102,10 @@ int engine_shares_cmdline(const struct engine_share *shares, unsigned n, char *o
 				out[o++] = hex[*c & 15];
 			}
 		}
-		w = snprintf(out + o, outlen - o, ":%s", shares[i].readonly ? "ro" : "rw");
+		w = snprintf(out + o, outlen - o, ":%s",
+			     shares[i].file	  ? "rofile"
+			     : shares[i].readonly ? "ro"
+						  : "rw");
 		if (w < 0 || (size_t)w >= outlen - o)
 			return -1;
 		o += (size_t)w;
@@ -536,12 +539,24 @@ int vhost_build_argv(const struct engine_vm_spec *s, struct engine_argv *out)
 		A("%u:%u", (unsigned)s->owner_uid, (unsigned)s->owner_gid);
 	}
 	for (unsigned i = 0; i < s->n_shares; i++) {
+		const char *p = s->shares[i].path, *slash = strrchr(p, '/');
+
 		A("--fs-socket");
 		A("%s/fs%u.sock", s->run_dir, i);
 		A("--fs-tag");
 		A(ENGINE_SHARE_TAG "%u", i);
 		A("--fs-path");
-		A("%s", s->shares[i].path);
+		if (s->shares[i].file) {
+			/* the file's directory, showing only the file */
+			if (!s->shares[i].readonly || !slash || !slash[1])
+				return -1;
+			A("%.*s", slash == p ? 1 : (int)(slash - p), p);
+			A("--fs-ro");
+			A("--fs-file");
+			A("%s", slash + 1);
+			continue;
+		}
+		A("%s", p);
 		if (s->shares[i].readonly)
 			A("--fs-ro");
 	}

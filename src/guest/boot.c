@@ -1,6 +1,7 @@
 /* PID 1's boot steps, in order: /dev (console) /proc /sys, kernel modules, the disks, the
  * overlay root (read-only base below, the state disk above), switch root, the mounts inside,
- * the shares (virtio-fs at their host paths), hostname, clock, lo. Also the clean power-off.
+ * the shares (virtio-fs at their host paths; a single file bind-mounted from its hidden
+ * /run/sbx/shares/<tag> mount), hostname, clock, lo. Also the clean power-off.
  * Runs only in the VM as PID 1; never exits: a missing base disk powers the VM off with one
  * clear console line; a share that cannot be mounted is one console line, not fatal. */
 #include "guest/gi.h"
@@ -86,10 +87,13 @@ static int share_decode(const char *e, size_t len, struct gi_share *sh)
 		return -1;
 	memcpy(sh->tag, e, (size_t)(c1 - e));
 	sh->tag[c1 - e] = 0;
+	sh->file = false;
 	if ((size_t)(e + len - c2) == 3 && strncmp(c2 + 1, "rw", 2) == 0)
 		sh->readonly = false;
 	else if ((size_t)(e + len - c2) == 3 && strncmp(c2 + 1, "ro", 2) == 0)
 		sh->readonly = true;
+	else if ((size_t)(e + len - c2) == 7 && strncmp(c2 + 1, "rofile", 6) == 0)
+		sh->readonly = sh->file = true;
 	else
 		return -1;
 	for (const char *p = c1 + 1; p < c2; p++) {
@@ -112,6 +116,8 @@ static int share_decode(const char *e, size_t len, struct gi_share *sh)
 		if ((p[1] == '.' && (p[2] == '/' || !p[2])) ||
 		    (p[1] == '.' && p[2] == '.' && (p[3] == '/' || !p[3])))
 			return -1;
+	if (sh->file && sh->path[o - 1] == '/')
+		return -1; /* a file needs a name */
 	return 0;
 }
 
@@ -148,6 +154,43 @@ static void mkdir_p(const char *path)
 	mkdir(p, 0755);
 }
 
+/* A single-file share: its tag at /run/sbx/shares/<tag> (the server shows only the file there),
+ * then that file bind-mounted read-only at the host path, created empty (and its directory) if
+ * the guest has none. Return 0 or -1 with one console line. */
+static int mount_file_share(const struct gi_share *sh)
+{
+	const char *name = strrchr(sh->path, '/') + 1;
+	char dir[4096], src[4200];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/run/sbx/shares/%s", sh->tag);
+	snprintf(src, sizeof(src), "%s/%s", dir, name);
+	mkdir("/run/sbx/shares", 0700);
+	mkdir(dir, 0700);
+	if (mount(sh->tag, dir, "virtiofs", MS_NOSUID | MS_NODEV | MS_RDONLY, NULL) < 0) {
+		gi_log("mounting file share %s on %s: %s", sh->tag, dir, strerror(errno));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(name - 1 - sh->path), sh->path);
+	if (dir[0])
+		mkdir_p(dir);
+	fd = open(sh->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	if (mount(src, sh->path, NULL, MS_BIND, NULL) < 0) {
+		gi_log("bind-mounting shared file %s (%s): %s", sh->path, sh->tag, strerror(errno));
+		return -1;
+	}
+	if (mount(NULL, sh->path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0) {
+		gi_log("making shared file %s read-only: %s (unmounted)", sh->path,
+		       strerror(errno));
+		umount2(sh->path, MNT_DETACH);
+		return -1;
+	}
+	return 0;
+}
+
 /* Mount each share at its host path; the first one is the workspace. */
 static void mount_shares(void)
 {
@@ -163,6 +206,10 @@ static void mount_shares(void)
 	for (int i = 0; i < n; i++) {
 		unsigned long fl = MS_NOSUID | MS_NODEV | (sh[i].readonly ? MS_RDONLY : 0);
 
+		if (sh[i].file) {
+			mount_file_share(&sh[i]);
+			continue;
+		}
 		mkdir_p(sh[i].path);
 		if (mount(sh[i].tag, sh[i].path, "virtiofs", fl, NULL) < 0) {
 			gi_log("mounting share %s (%s) on %s: %s", sh[i].tag,

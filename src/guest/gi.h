@@ -35,16 +35,19 @@ struct gi_share {
 	char tag[GI_SHARE_TAG_MAX + 1];
 	char path[4096]; /* decoded absolute path: the mount point */
 	bool readonly;
+	bool file; /* "rofile": a single read-only file; the tag serves its directory showing only
+		      it, mounted at /run/sbx/shares/<tag> and the file bind-mounted at path */
 };
 
 /* The workspace (first share) once mounted, else "": exec's default working directory. */
 extern char gi_workspace[4096];
 
 /**
- * gi_shares_parse() - decode @val ("TAG:PCT-PATH:rw;TAG:PCT-PATH:ro...") into at most @max
- * entries of @out. An entry with an empty or over-long tag, a bad %XX escape, a decoded NUL,
- * a path that is not absolute or has a "." or ".." component, or a mode other than rw/ro is
- * skipped and counted in *@bad. Return: the number of entries decoded.
+ * gi_shares_parse() - decode @val ("TAG:PCT-PATH:rw;TAG:PCT-PATH:ro;TAG:PCT-PATH:rofile...")
+ * into at most @max entries of @out. An entry with an empty or over-long tag, a bad %XX escape,
+ * a decoded NUL, a path that is not absolute or has a "." or ".." component, a mode other than
+ * rw/ro/rofile, or a file path ending in "/" is skipped and counted in *@bad. Return: the number
+ * of entries decoded.
  */
 int gi_shares_parse(const char *val, struct gi_share *out, int max, int *bad);
 

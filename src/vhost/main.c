@@ -25,9 +25,10 @@
 static const char usage[] = "usage: sbx-vhost --vsock-socket PATH --uds PATH "
 			    "[--cid N] [--ready-fd FD] [--log FILE] "
 			    "[--owner UID:GID] [--fs-socket PATH --fs-tag TAG "
-			    "--fs-path DIR [--fs-ro]]... "
+			    "--fs-path DIR [--fs-ro] [--fs-file NAME]]... "
 			    "(each --fs-socket starts a share; its --fs-tag, "
-			    "--fs-path and --fs-ro follow it)";
+			    "--fs-path, --fs-ro and --fs-file follow it; "
+			    "--fs-file shares only entry NAME of DIR, read-only)";
 
 /* One share: its config and, once set up, its device and transport. */
 struct share {
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 	    {"fs-tag", required_argument, NULL, 'T'},
 	    {"fs-path", required_argument, NULL, 'P'},
 	    {"fs-ro", no_argument, NULL, 'R'},
+	    {"fs-file", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -175,6 +177,15 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			cur_share(sh, nsh, "--fs-ro")->cfg.readonly = true;
+			break;
+		case 'F':
+			if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") ||
+			    !strcmp(optarg, ".."))
+				sbx_die("bad --fs-file '%s': must be one file name in --fs-path, "
+					"without '/' (%s)",
+					optarg, usage);
+			cur_share(sh, nsh, "--fs-file")->cfg.only_name = optarg;
+			cur_share(sh, nsh, "--fs-file")->cfg.readonly = true;
 			break;
 		case 'h':
 			puts(usage);
@@ -255,7 +266,9 @@ int main(int argc, char **argv)
 			vsock_dev_free(vs);
 			return 1;
 		}
-		sbx_log("serving share %s (%s, %s) on %s", sh[i].cfg.root, sh[i].cfg.tag,
+		sbx_log("serving share %s%s%s (%s, %s) on %s", sh[i].cfg.root,
+			sh[i].cfg.only_name ? " file " : "",
+			sh[i].cfg.only_name ? sh[i].cfg.only_name : "", sh[i].cfg.tag,
 			sh[i].cfg.readonly ? "read-only" : "read-write", sh[i].socket);
 	}
 	if (ready_fd >= 0) {

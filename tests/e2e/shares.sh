@@ -3,7 +3,8 @@
 # bad-input lines first (no VM), then ONE sandbox with the workspace and a :ro extra share:
 # same absolute path, coherence both ways within 1 s, mkdir/rename/rm both ways, git, make,
 # npm install of a local tarball, read-only enforced by the host, file ownership, symlinks
-# that point out of the share, stop/start; last a sandbox made through the API without mounts.
+# that point out of the share, a single read-only file (and nothing else of its directory),
+# stop/start; last a sandbox made through the API without mounts.
 # Cleans up every process and file it starts, also on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -77,6 +78,11 @@ docs=$tmp/docs
 mkdir -p "$ws/sub" "$docs"
 echo "read me" >"$docs/readme"
 echo "file" >"$tmp/afile"
+# a single file shared read-only, beside a sibling that must stay invisible
+cfgd=$tmp/cfg
+mkdir -p "$cfgd"
+echo "gitconfig-v1" >"$cfgd/gitconfig"
+echo "sibling-secret-$$" >"$cfgd/sibling"
 
 # ---- bad input, no VM ----
 bad share-missing "share $tmp/nope: No such file or directory" "$SBX" create shell "$ws" "$tmp/nope:ro"
@@ -84,8 +90,10 @@ bad share-missing "share $tmp/nope: No such file or directory" "$SBX" create she
 	fail sbxd-start "$(tail -n 3 "$SBX_HOME/data/sbxd.log" 2>/dev/null)"
 	exit 1
 }
-bad share-single-file "sharing a single file is not supported yet (share its directory)" \
-	"$SBX" create shell "$ws" "$tmp/afile:ro"
+bad share-file-needs-ro "bad mount $tmp/afile: a single file can only be shared read-only (add :ro)" \
+	"$SBX" create shell "$ws" "$tmp/afile"
+bad share-file-needs-ro-rw "a single file can only be shared read-only (add :ro)" \
+	"$SBX" create shell "$ws" "$tmp/afile:rw"
 bad share-nested "are nested (share only the outer one)" "$SBX" create shell "$ws" "$ws/sub"
 bad share-twice "shared twice" "$SBX" create shell "$ws" "$docs" "$docs:ro"
 api POST /v1/sandboxes "{\"agent\":\"shell\",\"workspace\":\"$ws\",\"mounts\":{\"path\":\"$ws\"}}"
@@ -109,14 +117,16 @@ fi
 n=shr
 X() { timeout 120 "$SBX" exec "$n" "$@"; }
 XR() { timeout 120 "$SBX" exec -u root "$n" "$@"; }
-got=$("$SBX" create -q --name $n -m 1g shell "$ws" "$docs:ro" 2>"$tmp/err")
+got=$("$SBX" create -q --name $n -m 1g shell "$ws" "$docs:ro" "$cfgd/gitconfig:ro" 2>"$tmp/err")
 expect create-with-shares "$n" "$got"
+[[ $got == "$n" ]] || cat "$tmp/err"
 "$SBX" ls --json >"$tmp/out"
-if python3 - "$tmp/out" "$ws" "$docs" <<'EOF'; then pass ls-json-mounts; else fail ls-json-mounts "$(cat "$tmp/out")"; fi
+if python3 - "$tmp/out" "$ws" "$docs" "$cfgd/gitconfig" <<'EOF'; then pass ls-json-mounts; else fail ls-json-mounts "$(cat "$tmp/out")"; fi
 import json, sys
 a = json.load(open(sys.argv[1]))[0]
-assert a["mounts"] == [{"path": sys.argv[2], "readonly": False},
-                       {"path": sys.argv[3], "readonly": True}], a["mounts"]
+assert a["mounts"] == [{"path": sys.argv[2], "readonly": False, "file": False},
+                       {"path": sys.argv[3], "readonly": True, "file": False},
+                       {"path": sys.argv[4], "readonly": True, "file": True}], a["mounts"]
 assert a["workspace"] == sys.argv[2]
 EOF
 "$SBX" ls >"$tmp/out"
@@ -246,11 +256,64 @@ expect symlink-shadow-readable "0" "$?"
 if ! cmp -s "$tmp/gshadow" /etc/shadow; then pass symlink-shadow-guest-own; else fail symlink-shadow-guest-own "guest read the host's /etc/shadow"; fi
 expect symlink-readlink "/etc/shadow" "$(X readlink shadow-link)"
 
+# a single file shared :ro: at its absolute path with the host's content, read-only
+gc=$cfgd/gitconfig
+expect file-read "gitconfig-v1" "$(X cat "$gc" 2>&1)"
+expect file-mount-ro "ro" "$(X awk -v p="$gc" '$2 == p { split($4, o, ","); print o[1] }' /proc/mounts 2>&1)"
+expect file-is-regular "regular file" "$(X stat -c %F "$gc" 2>&1)"
+# a host edit in place (same inode) shows in a guest poller within ~1 s
+rm -f "$ws/.fpolling"
+X sh -c "touch .fpolling; while [ \"\$(cat $gc)\" != gitconfig-v2 ]; do sleep 0.05; done; echo seen" >"$tmp/poll" 2>&1 &
+poller=$!
+for _ in $(seq 300); do [[ -e $ws/.fpolling ]] && break; sleep 0.1; done
+sleep 0.5
+t0=$(ms)
+echo "gitconfig-v2" >"$gc"
+seen=0
+while (($(ms) - t0 < 5000)); do
+	if ! kill -0 $poller 2>/dev/null; then seen=1; break; fi
+	sleep 0.02
+done
+dt=$(($(ms) - t0))
+kill $poller 2>/dev/null
+wait $poller 2>/dev/null
+if [[ $seen -eq 1 && $dt -le 1500 && $(cat "$tmp/poll") == seen ]]; then
+	pass file-host-edit-seen
+else
+	fail file-host-edit-seen "seen=$seen after ${dt} ms: $(cat "$tmp/poll")"
+fi
+echo "# host in-place edit of the shared file seen by the guest after ${dt} ms"
+# writes fail, even as root after remounting the bind mount and the hidden share rw
+X sh -c "echo x >>$gc" >"$tmp/out" 2>&1
+if [[ $? -ne 0 ]] && grep -q "Read-only file system" "$tmp/out"; then pass file-write-refused; else fail file-write-refused "$(cat "$tmp/out")"; fi
+XR sh -c "mount -o remount,rw $gc; echo root >>$gc; for d in /run/sbx/shares/*/; do mount -o remount,rw \$d; echo x >>\$d/gitconfig; echo x >\$d/new; done" >"$tmp/out" 2>&1
+if grep -q "Read-only file system" "$tmp/out" && [[ $(cat "$gc") == gitconfig-v2 && ! -e $cfgd/new ]]; then
+	pass file-write-refused-root
+else
+	fail file-write-refused-root "$(tr '\n' ' ' <"$tmp/out"); $(cat "$gc"); $(ls "$cfgd")"
+fi
+# the sibling in the same host directory is nowhere in the guest: not at its host path, not in
+# the hidden share directory, not in any virtiofs mount
+got=$(XR sh -c "test -e $cfgd/sibling && echo at-host-path
+	for m in \$(awk '\$3 == \"virtiofs\" { print \$2 }' /proc/mounts); do
+		test -d \$m && ls -A \$m | grep -qx sibling && echo in-\$m
+	done
+	ls -A /run/sbx/shares/*/ | tr '\n' ' '
+	grep -rls sibling-secret /run/sbx/shares $cfgd 2>/dev/null | sed 's/^/content-in-/'
+	cat /run/sbx/shares/*/sibling 2>/dev/null && echo readable" 2>&1 | tr '\n' ' ')
+expect file-sibling-invisible "gitconfig " "$got"
+# an editor that replaces the file by rename makes a new inode on the host; the guest's bind
+# mount keeps the old inode until the sandbox restarts (documented; the check below is the restart)
+echo "gitconfig-v3" >"$cfgd/.gitconfig.tmp" && mv "$cfgd/.gitconfig.tmp" "$gc"
+sleep 1.2
+echo "# after a host rename-replace the guest reads: $(X cat "$gc" 2>&1 | tr '\n' ' ')(restart picks up the new file)"
+
 # stop / start keeps the shares
 timeout 120 "$SBX" stop $n >/dev/null 2>&1
 echo after-restart >"$ws/after"
 expect stop-start-ws "after-restart" "$(X cat "$ws/after" 2>&1)"
 expect stop-start-ro "read me" "$(X cat "$docs/readme" 2>&1)"
+expect stop-start-file "gitconfig-v3" "$(X cat "$gc" 2>&1)"
 timeout 120 "$SBX" stop $n >/dev/null 2>&1
 
 # a sandbox without shares (API without mounts) still works: home as cwd, nothing mounted

@@ -1,6 +1,7 @@
 /* libFuzzer target for FUSE requests from the guest: the parser and the whole dispatcher against
- * a persistent server on a temporary share. Input: u8 split1, u8 split2, u16 reply room, then
- * the request bytes (split into up to three readable segments). Must never crash or leak,
+ * persistent servers on temporary shares (a directory share, and a single-file share when the top
+ * bit of the room is set). Input: u8 split1, u8 split2, u16 reply room, then the request bytes
+ * (split into up to three readable segments). Must never crash or leak,
  * whatever the lengths, opcodes, sizes or node ids. */
 #include <signal.h>
 #include <stddef.h>
@@ -9,13 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "virtio/fs/fs_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct fs_srv *srv;
+static struct fs_srv *srvs[2];
 static struct fs_scratch *sc;
 static char root[64];
 static uint8_t req[1 << 17], out[1 << 17];
@@ -24,7 +26,8 @@ static void cleanup(void)
 {
 	char cmd[128];
 
-	fs_srv_free(srv);
+	fs_srv_free(srvs[0]);
+	fs_srv_free(srvs[1]);
 	free(sc);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)
@@ -42,14 +45,30 @@ static void init_once(void)
 	signal(SIGXFSZ, SIG_IGN);
 	setrlimit(RLIMIT_FSIZE, &fsz);
 	cfg.root = root;
-	srv = fs_srv_new(&cfg);
+	srvs[0] = fs_srv_new(&cfg);
+	/* the single-file share: only "f" of a directory that also holds "g" is served */
+	char sub[96], path[128];
+	snprintf(sub, sizeof(sub), "%s/one", root);
+	if (mkdir(sub, 0755) < 0)
+		abort();
+	for (const char *name = "f"; name; name = name[0] == 'f' ? "g" : NULL) {
+		snprintf(path, sizeof(path), "%s/%s", sub, name);
+		FILE *f = fopen(path, "w");
+		if (!f)
+			abort();
+		fputs("data\n", f);
+		fclose(f);
+	}
+	cfg.root = sub;
+	cfg.only_name = "f";
+	srvs[1] = fs_srv_new(&cfg);
 	sc = malloc(sizeof(*sc));
-	if (!srv || !sc)
+	if (!srvs[0] || !srvs[1] || !sc)
 		abort();
 	atexit(cleanup);
 }
 
-static void send_init(void)
+static void send_init(struct fs_srv *srv)
 {
 	struct {
 		struct fuse_in_header h;
@@ -68,15 +87,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vq_chain c = {0};
 	size_t n, s1, s2, room;
 
-	if (!srv)
+	if (!srvs[0])
 		init_once();
-	if (!srv->inited)
-		send_init();
 	if (size < 4)
 		return 0;
+	struct fs_srv *srv = srvs[data[3] >> 7];
+	if (!srv->inited)
+		send_init(srv);
 	s1 = data[0];
 	s2 = data[1];
-	room = (size_t)data[2] | (size_t)data[3] << 8;
+	room = (size_t)data[2] | (size_t)(data[3] & 0x7f) << 8;
 	data += 4;
 	size -= 4;
 	n = size < sizeof(req) ? size : sizeof(req);

@@ -136,9 +136,9 @@ TEST(argv_escapes_commas)
 }
 
 static const struct engine_share shares3[] = {
-    {"/home/me/proj", false},
-    {"/home/me/my docs:a;b,c%", true},
-    {"/srv/ünï", false},
+    {"/home/me/proj", false, false},
+    {"/home/me/my docs:a;b,c%", true, false},
+    {"/srv/ünï", false, false},
 };
 
 TEST(argv_shares)
@@ -232,6 +232,79 @@ TEST(shares_cmdline_roundtrip)
 	CHECK_EQ(gi_shares_parse("", g, GI_SHARES_MAX, &bad), 0);
 	/* a tag of 37 bytes is too long for virtio-fs */
 	CHECK_EQ(gi_shares_parse("0123456789012345678901234567890123456:/x:rw", g, 4, &bad), 0);
+}
+
+/* A single read-only file: sbx-vhost serves its directory showing only it; the guest learns
+ * "rofile" and bind-mounts the file. */
+TEST(file_share)
+{
+	static const struct engine_share fsh[] = {
+	    {"/home/me/proj", false, false},
+	    {"/home/me/.git config", true, true},
+	    {"/top", true, true},
+	};
+	static struct engine_share many[ENGINE_SHARES_MAX];
+	static struct gi_share g[GI_SHARES_MAX];
+	static struct engine_argv v;
+	char line[ENGINE_CMDLINE_MAX], paths[ENGINE_SHARES_MAX][32];
+	struct engine_vm_spec s;
+	int i, bad;
+
+	spec_fill(&s, ENGINE_ACCEL_TCG);
+	s.vhost_bin = "/usr/lib/sbx/sbx-vhost";
+	s.vhost_log = "/d/vhost.log";
+	s.run_dir = "/r/vm/1";
+	s.shares = fsh;
+	s.n_shares = 3;
+	CHECK_EQ(vhost_build_argv(&s, &v), 0);
+	i = find_arg(&v, "/r/vm/1/fs1.sock");
+	CHECK(i > 0 && i + 8 < v.argc);
+	if (i > 0 && i + 8 < v.argc) {
+		CHECK_STR(v.argv[i + 3], "--fs-path");
+		CHECK_STR(v.argv[i + 4], "/home/me");
+		CHECK_STR(v.argv[i + 5], "--fs-ro");
+		CHECK_STR(v.argv[i + 6], "--fs-file");
+		CHECK_STR(v.argv[i + 7], ".git config");
+		CHECK_STR(v.argv[i + 8], "--fs-socket");
+	}
+	i = find_arg(&v, "/r/vm/1/fs2.sock");
+	CHECK(i > 0 && i + 7 < v.argc);
+	if (i > 0 && i + 7 < v.argc) {
+		CHECK_STR(v.argv[i + 4], "/");
+		CHECK_STR(v.argv[i + 7], "top");
+	}
+	CHECK(find_arg(&v, "--fs-file") > 0);
+
+	CHECK(engine_shares_cmdline(fsh, 3, line, sizeof(line)) > 0);
+	CHECK_STR(line, "sbx.shares=sbxfs0:/home/me/proj:rw;sbxfs1:/home/me/.git%20config:rofile;"
+			"sbxfs2:/top:rofile");
+	CHECK_EQ(gi_shares_parse(line + 11, g, GI_SHARES_MAX, &bad), 3);
+	CHECK_EQ(bad, 0);
+	CHECK(!g[0].file && !g[0].readonly);
+	CHECK(g[1].file && g[1].readonly);
+	CHECK_STR(g[1].path, "/home/me/.git config");
+	CHECK(g[2].file);
+	CHECK_STR(g[2].path, "/top");
+	CHECK_EQ(gi_shares_parse("t:/a/:rofile;t:/:rofile;t:/b:rofilex;t:/c:rofil;t:/d:rofile", g,
+				 GI_SHARES_MAX, &bad),
+		 1);
+	CHECK_EQ(bad, 4);
+	CHECK_STR(g[0].path, "/d");
+	CHECK(g[0].file && g[0].readonly);
+
+	/* a file share must be read-only; 16 file shares fit sbx-vhost's argv */
+	static const struct engine_share rw_file[] = {{"/home/me/f", false, true}};
+	s.shares = rw_file;
+	s.n_shares = 1;
+	CHECK_EQ(vhost_build_argv(&s, &v), -1);
+	for (i = 0; i < ENGINE_SHARES_MAX; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "/d/f%d", i);
+		many[i] = (struct engine_share){paths[i], true, true};
+	}
+	s.shares = many;
+	s.n_shares = ENGINE_SHARES_MAX;
+	CHECK_EQ(vhost_build_argv(&s, &v), 0);
+	CHECK_STR(v.argv[v.argc - 1], "f15");
 }
 
 /* The room left for sbx.shares= shrinks with the fixed parameters; a full line is refused. */
@@ -354,6 +427,7 @@ int main(void)
 	RUN(argv_escapes_commas);
 	RUN(argv_shares);
 	RUN(shares_cmdline_roundtrip);
+	RUN(file_share);
 	RUN(cmdline_room);
 	RUN(tsc_parse);
 	RUN(virt_flags);

@@ -1,7 +1,8 @@
 /* Unit tests for the virtio-fs FUSE server without QEMU: requests built as byte buffers and
  * handed to the dispatcher as chains, plus one test through real rings and the worker pool.
  * Covers INIT, LOOKUP/GETATTR, CREATE/WRITE/READ, READDIRPLUS, RENAME2, unlink while open and
- * the confinement rules (symlinks, names, links, mknod, setuid, xattrs, chown, readonly). */
+ * the confinement rules (symlinks, names, links, mknod, setuid, xattrs, chown, readonly) and
+ * single-file shares. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1009,6 +1010,160 @@ static void rm_rf(const char *p)
 		fprintf(stderr, "cleanup of %s failed\n", p);
 }
 
+/* Names of a plain READDIR reply into @names (space separated). Return: how many. */
+static int parse_plain(const uint8_t *b, size_t len, char *names)
+{
+	size_t off = 0;
+	int count = 0;
+
+	while (off + FUSE_NAME_OFFSET <= len) {
+		struct fuse_dirent d;
+
+		memcpy(&d, b + off, sizeof(d));
+		strncat(names, (const char *)b + off + FUSE_NAME_OFFSET, d.namelen);
+		strcat(names, " ");
+		count++;
+		off += FUSE_DIRENT_SIZE(&d);
+	}
+	return count;
+}
+
+/* List the root of @s with READDIRPLUS (@plus) or READDIR into @names. Return: entries. */
+static int list_root(struct fs_srv *s, bool plus, char *names)
+{
+	static uint8_t rep[65536];
+	struct fuse_open_out oo;
+	struct fuse_read_in ri = {.size = 8192};
+	bool dz = true, nz = true;
+	int count = 0;
+	size_t len = 0;
+
+	names[0] = 0;
+	CHECK_EQ(req(s, FUSE_OPENDIR, FUSE_ROOT_ID, &(struct fuse_open_in){0},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 0);
+	ri.fh = oo.fh;
+	CHECK_EQ(req(s, plus ? FUSE_READDIRPLUS : FUSE_READDIR, FUSE_ROOT_ID, &ri, sizeof(ri), NULL,
+		     NULL, rep, &len),
+		 0);
+	if (plus) {
+		parse_plus(rep, len, names, &count, &dz, &nz);
+		CHECK(dz && nz);
+	} else {
+		count = parse_plain(rep, len, names);
+	}
+	CHECK_EQ(req(s, FUSE_RELEASEDIR, FUSE_ROOT_ID, &(struct fuse_release_in){.fh = oo.fh},
+		     sizeof(struct fuse_release_in), NULL, NULL, NULL, NULL),
+		 0);
+	return count;
+}
+
+/* A single-file share: the root is the file's directory, only the file exists in it, and it
+ * is read-only even when the config says otherwise. */
+TEST(single_file_share)
+{
+	char dir[64], p[PATH_MAX], names[4096], buf[64];
+	struct fs_share_config cfg = {.tag = "f", .owner_uid = getuid(), .owner_gid = getgid()};
+	struct fuse_mkdir_in mi = {.mode = 0755};
+	struct fuse_entry_out e;
+	struct fuse_open_out oo;
+	struct fs_srv *s;
+	uint64_t id, fh;
+	size_t len;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/tmp/sbx-fs-file.XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	cfg.root = dir;
+#define MK(name, text)                                                                             \
+	do {                                                                                       \
+		snprintf(p, sizeof(p), "%s/%s", dir, name);                                        \
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);                                  \
+		CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));          \
+		close(fd);                                                                         \
+	} while (0)
+	MK("cfg", "conf-v1\n");
+	MK("secret", "sibling\n");
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	CHECK_EQ(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/link", dir);
+	CHECK_EQ(symlink("cfg", p), 0);
+
+	/* the entry must be one component naming a regular file */
+	const char *badnames[] = {"nope", "link", "sub", "a/b", "..", ".", ""};
+	for (size_t i = 0; i < sizeof(badnames) / sizeof(badnames[0]); i++) {
+		cfg.only_name = badnames[i];
+		CHECK(fs_srv_new(&cfg) == NULL);
+	}
+	cfg.only_name = "cfg";
+	cfg.readonly = false; /* forced read-only */
+	s = fs_srv_new(&cfg);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ(do_init(s, &(struct fuse_init_out){0}), 0);
+
+	/* only the file is there */
+	CHECK_EQ(lookup(s, FUSE_ROOT_ID, "cfg", &e), 0);
+	CHECK_EQ(e.attr.mode & S_IFMT, S_IFREG);
+	id = e.nodeid;
+	CHECK_EQ(lookup(s, FUSE_ROOT_ID, "secret", &e), -ENOENT);
+	CHECK_EQ(lookup(s, FUSE_ROOT_ID, "sub", &e), -ENOENT);
+	CHECK_EQ(lookup(s, FUSE_ROOT_ID, "link", &e), -ENOENT);
+	CHECK(lookup(s, FUSE_ROOT_ID, "..", &e) != 0);
+	CHECK_EQ(list_root(s, true, names), 3);
+	CHECK_STR(names, ". .. cfg ");
+	CHECK_EQ(list_root(s, false, names), 3);
+	CHECK_STR(names, ". .. cfg ");
+
+	/* readable, with the host's later edits */
+	CHECK_EQ(req(s, FUSE_OPEN, id, &(struct fuse_open_in){.flags = O_RDONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 0);
+	CHECK_EQ(read_data(s, id, oo.fh, 0, sizeof(buf) - 1, buf, &len), 0);
+	buf[len] = 0;
+	CHECK_STR(buf, "conf-v1\n");
+	snprintf(p, sizeof(p), "%s/cfg", dir);
+	fd = open(p, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, "conf-v2\n", 8) == 8);
+	close(fd);
+	CHECK_EQ(read_data(s, id, oo.fh, 0, sizeof(buf) - 1, buf, &len), 0);
+	buf[len] = 0;
+	CHECK_STR(buf, "conf-v2\n");
+
+	/* every write is EROFS */
+	CHECK_EQ(write_data(s, id, oo.fh, 0, "x", 1, NULL), -EROFS);
+	CHECK_EQ(req(s, FUSE_OPEN, id, &(struct fuse_open_in){.flags = O_WRONLY},
+		     sizeof(struct fuse_open_in), NULL, NULL, &oo, NULL),
+		 -EROFS);
+	struct fuse_setattr_in sa = {.valid = FATTR_SIZE, .size = 0};
+	CHECK_EQ(req(s, FUSE_SETATTR, id, &sa, sizeof(sa), NULL, NULL, NULL, NULL), -EROFS);
+	CHECK_EQ(create(s, FUSE_ROOT_ID, "new", 0644, O_RDWR, &e, &fh), -EROFS);
+	CHECK_EQ(req(s, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "nd", NULL, &e, NULL), -EROFS);
+	CHECK_EQ(req(s, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "cfg", NULL, NULL, NULL), -EROFS);
+	CHECK_EQ(req(s, FUSE_RENAME, FUSE_ROOT_ID, &(struct fuse_rename_in){.newdir = FUSE_ROOT_ID},
+		     sizeof(struct fuse_rename_in), "cfg", "secret", NULL, NULL),
+		 -EROFS);
+	CHECK_EQ(xset(s, id, "user.x", "1"), -EROFS);
+	snprintf(p, sizeof(p), "%s/new", dir);
+	CHECK(access(p, F_OK) != 0);
+
+	/* the file replaced on the host by a directory (or a symlink) never opens the parent */
+	snprintf(p, sizeof(p), "%s/cfg", dir);
+	CHECK_EQ(unlink(p), 0);
+	CHECK_EQ(mkdir(p, 0755), 0);
+	CHECK_EQ(lookup(s, FUSE_ROOT_ID, "cfg", &e), -ENOENT);
+	CHECK_EQ(list_root(s, true, names), 2);
+	CHECK_STR(names, ". .. ");
+	CHECK_EQ(rmdir(p), 0);
+	CHECK_EQ(symlink("secret", p), 0);
+	CHECK_EQ(lookup(s, FUSE_ROOT_ID, "cfg", &e), -ENOENT);
+	CHECK_EQ(list_root(s, false, names), 2);
+	fs_srv_free(s);
+#undef MK
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/sbx-fs-unit.XXXXXX");
@@ -1033,6 +1188,7 @@ int main(void)
 	RUN(readonly_erofs);
 	RUN(malformed_requests);
 	RUN(locks_and_seek);
+	RUN(single_file_share);
 	fs_srv_free(S);
 	RUN(device_rings_and_workers);
 	free(SC);

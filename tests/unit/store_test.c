@@ -186,6 +186,14 @@ TEST(mounts_roundtrip)
 	CHECK(got.mounts[1].readonly);
 	CHECK_EQ(store_mounts_decode("", &got), 0);
 	CHECK_EQ(store_mounts_encode(&a, text, 10), -1);
+	/* a single read-only file is "rf" */
+	a.mounts[2].readonly = a.mounts[2].file = true;
+	CHECK(store_mounts_encode(&a, text, sizeof(text)) > 0);
+	CHECK(strstr(text, "\nrf /srv/data\n") != NULL);
+	CHECK_EQ(store_mounts_decode(text, &got), 3);
+	CHECK(got.mounts[2].file && got.mounts[2].readonly);
+	CHECK(!got.mounts[1].file && got.mounts[1].readonly);
+	CHECK(!got.mounts[0].file && !got.mounts[0].readonly);
 }
 
 /* A database made by the first sbxd (schema 1, no mounts column) opens, migrates to 2, and

@@ -134,7 +134,18 @@ void fs_new_owner(const struct fs_srv *s, int dirfd, const char *name)
 }
 
 /**
- * fs_entry() - look up @name in @dirfd and fill @e (counting one guest lookup).
+ * fs_name_hidden() - true if @name must not exist for the guest: in a single-file share,
+ * every entry of the root (@in_root) but the shared one.
+ */
+bool fs_name_hidden(const struct fs_srv *s, bool in_root, const char *name)
+{
+	return s->only_name && in_root && strcmp(name, s->only_name) != 0;
+}
+
+/**
+ * fs_entry() - look up @name in @dirfd and fill @e (counting one guest lookup). In a
+ * single-file share anything but a regular file is ENOENT (the file replaced by a directory or
+ * a symlink on the host never opens the parent to the guest).
  * Return: 0 or -errno.
  */
 int fs_entry(struct fs_srv *s, int dirfd, const char *name, struct fuse_entry_out *e)
@@ -147,6 +158,10 @@ int fs_entry(struct fs_srv *s, int dirfd, const char *name, struct fuse_entry_ou
 	fd = fs_open_child(s, dirfd, name, &st);
 	if (fd < 0)
 		return fd;
+	if (s->only_name && !S_ISREG(st.st_mode)) {
+		close(fd); /* single-file share: only the root and regular files exist */
+		return -ENOENT;
+	}
 	rc = fs_node_lookup(s, fd, &st, &id);
 	if (rc < 0)
 		return rc;

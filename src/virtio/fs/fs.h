@@ -25,6 +25,11 @@ struct fs_share_config {
 	const char *root; /* absolute host directory to serve */
 	const char *tag;  /* mount tag the guest uses (<= FS_TAG_MAX bytes) */
 	bool readonly;	  /* every modifying request -> EROFS */
+	/* Single-file share: NULL, or the one entry of @root (a regular file, one component)
+	 * the guest may see. LOOKUP of any other name in the root is ENOENT, a listing of the
+	 * root shows only it, nothing but the root and regular files is ever handed out, and
+	 * the share is forced read-only. */
+	const char *only_name;
 	uid_t owner_uid;  /* host user the sandbox belongs to: shown to the guest as uid 1000 */
 	gid_t owner_gid;  /* likewise as gid 1000 */
 	unsigned threads; /* worker threads; 0 -> default (4) */

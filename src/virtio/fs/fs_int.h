@@ -67,6 +67,7 @@ struct fs_srv {
 	int root_fd; /* O_PATH|O_DIRECTORY */
 	int proc_fd; /* /proc/self/fd, to reopen O_PATH fds of non-symlinks */
 	bool readonly;
+	char *only_name; /* single-file share: the one root entry shown, else NULL */
 	uid_t owner_uid, my_uid;
 	gid_t owner_gid, my_gid;
 	bool chown_new; /* running as root for another owner: fchown what we create */
@@ -143,6 +144,7 @@ void fs_fill_attr(const struct fs_srv *s, const struct stat *st, struct fuse_att
 int fs_map_chown(const struct fs_srv *s, uint32_t valid, uint32_t uid, uint32_t gid);
 void fs_new_owner(const struct fs_srv *s, int dirfd, const char *name);
 int fs_entry(struct fs_srv *s, int dirfd, const char *name, struct fuse_entry_out *e);
+bool fs_name_hidden(const struct fs_srv *s, bool in_root, const char *name);
 
 /* operations (ops_*.c): each writes its reply (or none) into @r */
 void fs_op_lookup(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r);

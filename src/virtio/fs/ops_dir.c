@@ -1,10 +1,12 @@
 /* Directory listing: opendir, readdir and readdirplus over getdents64 on the handle's fd, with
  * the kernel's d_off cookies as FUSE offsets. Owns the rule that readdirplus counts a lookup only
- * for entries really sent (never for "." and ".."). Never follows an entry that is a symlink. */
+ * for entries really sent (never for "." and "..") and that a single-file share's root lists only
+ * its file. Never follows an entry that is a symlink. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -78,6 +80,15 @@ static bool put_entry(struct fs_srv *s, int dirfd, const struct linux_dirent64 *
 	return true;
 }
 
+/* Single-file share: is root entry @name the shared regular file? Syscalls: fstatat. */
+static bool root_entry_shown(const struct fs_srv *s, int dirfd, const char *name)
+{
+	struct stat st;
+
+	return !fs_name_hidden(s, true, name) &&
+	       fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 /**
  * fs_op_readdir() - READDIR/READDIRPLUS: list from the handle's position cookie into one reply.
  */
@@ -87,6 +98,7 @@ void fs_op_readdir(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *
 	bool plus = q->h.opcode == FUSE_READDIRPLUS;
 	struct fs_handle *h = fs_handle_get(s, q->in.read.fh, true);
 	size_t size = q->in.read.size, used = 0;
+	bool in_root;
 	int rc = 0;
 
 	if (!h) {
@@ -101,6 +113,8 @@ void fs_op_readdir(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *
 	}
 	if (size > r->c->wr_len - sizeof(struct fuse_out_header))
 		size = r->c->wr_len - sizeof(struct fuse_out_header);
+	/* a single-file share has no directory but its root (fs_entry hands out none) */
+	in_root = s->only_name != NULL;
 	pthread_mutex_lock(&h->lock);
 	if (q->in.read.offset > (uint64_t)INT64_MAX ||
 	    lseek(h->fd, (off_t)q->in.read.offset, SEEK_SET) < 0) {
@@ -123,6 +137,11 @@ void fs_op_readdir(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *
 
 			if (de->d_reclen == 0 || pos + de->d_reclen > n)
 				goto out;
+			if (in_root && !dot_or_dotdot(de->d_name) &&
+			    !root_entry_shown(s, h->fd, de->d_name)) {
+				pos += de->d_reclen; /* single-file share: not there */
+				continue;
+			}
 			if (!put_entry(s, h->fd, de, plus, sc->dir, &used, size)) {
 				goto out; /* the next call starts at this entry's cookie */
 			}

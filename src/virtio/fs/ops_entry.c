@@ -52,7 +52,10 @@ void fs_op_lookup(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r
 
 	if (!d)
 		return;
-	reply_entry(s, d, q->name, r);
+	if (fs_name_hidden(s, d->slot == FUSE_ROOT_ID, q->name))
+		fs_reply_err(r, ENOENT);
+	else
+		reply_entry(s, d, q->name, r);
 	fs_node_put(s, d);
 }
 

@@ -4,6 +4,7 @@
  * queues. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -300,8 +301,36 @@ static void raise_nofile(void)
 			(unsigned long long)rl.rlim_cur);
 }
 
+/* A single-file share's entry: one component naming a regular file (not a symlink) in the
+ * root @dirfd. Return 0, or -1 with one error line printed. Syscalls: fstatat. */
+static int check_only_name(const struct fs_share_config *cfg, int dirfd)
+{
+	const char *nm = cfg->only_name;
+	struct stat st;
+
+	if (!*nm || strchr(nm, '/') || !strcmp(nm, ".") || !strcmp(nm, "..") ||
+	    strlen(nm) > NAME_MAX) {
+		sbx_err("virtio-fs share %s: bad file name '%s' (give one entry of the directory)",
+			cfg->root, nm);
+		return -1;
+	}
+	if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		sbx_err("virtio-fs share %s/%s: %s (check that the file exists)", cfg->root, nm,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sbx_err("virtio-fs share %s/%s: not a regular file (share a regular file or its "
+			"directory)",
+			cfg->root, nm);
+		return -1;
+	}
+	return 0;
+}
+
 /**
- * fs_srv_new() - open the share root and the /proc fd, set up the tables.
+ * fs_srv_new() - open the share root and the /proc fd, set up the tables. With
+ * @cfg->only_name the root is the file's directory and the share is read-only.
  * Return: the server, or NULL with one error line printed.
  */
 struct fs_srv *fs_srv_new(const struct fs_share_config *cfg)
@@ -319,6 +348,10 @@ struct fs_srv *fs_srv_new(const struct fs_share_config *cfg)
 			strerror(errno));
 		return NULL;
 	}
+	if (cfg->only_name && check_only_name(cfg, fd) < 0) {
+		close(fd);
+		return NULL;
+	}
 	raise_nofile();
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -327,17 +360,27 @@ struct fs_srv *fs_srv_new(const struct fs_share_config *cfg)
 		return NULL;
 	}
 	s->root_fd = fd;
-	s->readonly = cfg->readonly;
+	s->readonly = cfg->readonly || cfg->only_name;
+	s->only_name = cfg->only_name ? strdup(cfg->only_name) : NULL;
 	s->owner_uid = cfg->owner_uid;
 	s->owner_gid = cfg->owner_gid;
 	s->my_uid = geteuid();
 	s->my_gid = getegid();
 	s->chown_new = s->my_uid == 0 && cfg->owner_uid != 0;
 	s->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cfg->only_name && !s->only_name) {
+		sbx_err("virtio-fs share %s: out of memory (free memory and retry)", cfg->root);
+		if (s->proc_fd >= 0)
+			close(s->proc_fd);
+		close(fd);
+		free(s);
+		return NULL;
+	}
 	if (s->proc_fd < 0) {
 		sbx_err("virtio-fs share %s: cannot open /proc/self/fd: %s (mount /proc)",
 			cfg->root, strerror(errno));
 		close(fd);
+		free(s->only_name);
 		free(s);
 		return NULL;
 	}
@@ -364,5 +407,6 @@ void fs_srv_free(struct fs_srv *s)
 	else
 		close(s->root_fd);
 	close(s->proc_fd);
+	free(s->only_name);
 	free(s);
 }
