@@ -6,7 +6,7 @@
 #   <dir>/main.c of cli, daemon, vhost                                       -> one binary each
 #   src/guest/*.c + src/proto/*.c, musl static                               -> sbx-init
 #   tests/unit/*_test.c -> one test binary each; tests/fuzz/*.c -> one libFuzzer target each
-#   tests/guest/*.c -> static musl helper programs put into test guests
+#   tests/guest/X.c (+ tests/guest/X/*.c) -> static musl helper programs put into test guests
 # Variants: SAN=1 (ASan+UBSan, into build/san), FUZZ=1 (clang + libFuzzer, into build/fuzz).
 
 CC      ?= gcc
@@ -84,9 +84,11 @@ $(BUILD)/sbx-vhost: $(call obj,src/vhost/main.c) $(BUILD)/libsbx.a
 $(BUILD)/lib/sbx/sbx-init: $(GUEST_SRC) $(wildcard src/proto/*.h src/guest/*.h)
 	@mkdir -p $(dir $@)
 	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $(GUEST_SRC)
-$(BUILD)/guest/%: tests/guest/%.c
+# A guest tool is tests/guest/X.c plus, if it is split, tests/guest/X/*.c.
+.SECONDEXPANSION:
+$(BUILD)/guest/%: tests/guest/%.c $$(wildcard tests/guest/$$*/*.c tests/guest/$$*/*.h)
 	@mkdir -p $(dir $@)
-	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $<
+	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $< $(wildcard tests/guest/$*/*.c)
 
 # Image scripts travel with the binaries so an installed sbx finds them beside itself.
 $(BUILD)/lib/sbx/images: $(shell find images -type f)
