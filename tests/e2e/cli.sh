@@ -10,29 +10,12 @@ SBX=${SBX:-$top/build/sbx}
 tmp=$(mktemp -d /tmp/sbxcli.XXXXXX)
 export SBX_HOME=$tmp/h
 tsock=sbxcli-$$
-fails=0
 
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1${2:+: $2}"
-	fails=$((fails + 1))
-}
 
+. "$top/tests/e2e/lib/sandbox.bash"
 cleanup() {
 	tmux -L "$tsock" kill-server 2>/dev/null
-	if [[ -S $SBX_HOME/run/sbxd.sock ]]; then
-		timeout 120 "$SBX" reset -f >/dev/null 2>&1
-	fi
-	local pid
-	pid=$(cat "$SBX_HOME/run/sbxd.pid" 2>/dev/null)
-	[[ -n $pid ]] && kill "$pid" 2>/dev/null
-	# anything still running that was started for this test (QEMU, sbx-vhost) names $tmp
-	for d in /proc/[0-9]*; do
-		if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF "$tmp"; then
-			kill -9 "${d#/proc/}" 2>/dev/null
-		fi
-	done
-	rm -rf "$tmp"
+	sbx_test_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -60,9 +43,6 @@ bad() {
 }
 
 # expect <name> <want> <got>
-expect() {
-	if [[ "$3" == "$2" ]]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
-}
 
 [[ -x $SBX ]] || {
 	fail cli-binary "$SBX missing (run make)"

@@ -18,32 +18,10 @@ ws2=$tmp/ws2
 outside=$tmp/outside
 marker=$outside/marker
 name=fsescape
-fails=0
 
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1${2:+: $2}"
-	fails=$((fails + 1))
-}
-expect() { # <name> <want> <got>
-	if [[ "$3" == "$2" ]]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
-}
 
-cleanup() {
-	if [[ -S $SBX_HOME/run/sbxd.sock ]]; then
-		timeout 120 "$SBX" rm -f "$name" >/dev/null 2>&1
-	fi
-	local pid d
-	pid=$(cat "$SBX_HOME/run/sbxd.pid" 2>/dev/null)
-	[[ -n $pid ]] && kill "$pid" 2>/dev/null
-	for d in /proc/[0-9]*; do
-		if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF "$tmp"; then
-			kill -9 "${d#/proc/}" 2>/dev/null
-		fi
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$top/tests/e2e/lib/sandbox.bash"
+trap sbx_test_cleanup EXIT
 trap 'exit 130' INT TERM
 
 sx() { # <seconds> <exec args...>

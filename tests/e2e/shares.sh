@@ -12,30 +12,10 @@ top=$PWD
 SBX=${SBX:-$top/build/sbx}
 tmp=$(mktemp -d /tmp/sbxshares.XXXXXX)
 export SBX_HOME=$tmp/h
-fails=0
 
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1${2:+: $2}"
-	fails=$((fails + 1))
-}
 
-cleanup() {
-	if [[ -S $SBX_HOME/run/sbxd.sock ]]; then
-		timeout 120 "$SBX" reset -f >/dev/null 2>&1
-	fi
-	local pid
-	pid=$(cat "$SBX_HOME/run/sbxd.pid" 2>/dev/null)
-	[[ -n $pid ]] && kill "$pid" 2>/dev/null
-	# anything still running that was started for this test (QEMU, sbx-vhost) names $tmp
-	for d in /proc/[0-9]*; do
-		if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF "$tmp"; then
-			kill -9 "${d#/proc/}" 2>/dev/null
-		fi
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$top/tests/e2e/lib/sandbox.bash"
+trap sbx_test_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # bad <name> <expected substring of the one stderr line> <cmd...>
@@ -57,9 +37,6 @@ bad() {
 }
 
 # expect <name> <want> <got>
-expect() {
-	if [[ "$3" == "$2" ]]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
-}
 
 # api <method> <path> [json]: sets $code, body in $tmp/api
 api() {

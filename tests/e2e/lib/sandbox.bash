@@ -1,0 +1,31 @@
+# Sourced by the e2e scripts that drive real sandboxes through the CLI: the PASS/FAIL lines that
+# tests/run counts, and a clean-up that leaves nothing behind. The caller sets SBX (the sbx
+# binary), SBX_HOME and tmp (its temp dir) first, then `trap sbx_test_cleanup EXIT`.
+
+fails=0
+
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1${2:+: $2}"
+	fails=$((fails + 1))
+}
+expect() { # <name> <want> <got>
+	if [[ "$3" == "$2" ]]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
+}
+
+# sbx_test_cleanup: delete every sandbox of this SBX_HOME, stop its sbxd, kill whatever started
+# for the test still runs (QEMU and sbx-vhost name $tmp in their arguments), remove $tmp.
+sbx_test_cleanup() {
+	local pid d
+	if [[ -S $SBX_HOME/run/sbxd.sock ]]; then
+		timeout 120 "$SBX" reset -f >/dev/null 2>&1
+	fi
+	pid=$(cat "$SBX_HOME/run/sbxd.pid" 2>/dev/null)
+	[[ -n $pid ]] && kill "$pid" 2>/dev/null
+	for d in /proc/[0-9]*; do
+		if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF "$tmp"; then
+			kill -9 "${d#/proc/}" 2>/dev/null
+		fi
+	done
+	rm -rf "$tmp"
+}
