@@ -703,24 +703,37 @@ static int busy_timeout(const char *name, char *err)
 	return 504;
 }
 
-int sandbox_start(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err)
+/* Claim @name (waiting for another operation on it) and load it into @out.
+ * Return: 0 with the claim held, or a status code + @err with no claim held. */
+static int claim_and_load(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out,
+			  char *err)
 {
 	int rc;
+
 	if (!store_name_valid(name))
 		return not_found(name, err);
 	if (busy_acquire(name) < 0)
 		return busy_timeout(name, err);
 	rc = store_get(ctx->store, name, out);
+	if (rc == 0)
+		return 0;
 	if (rc == 1) {
 		rc = not_found(name, err);
-	} else if (rc < 0) {
+	} else {
 		sandbox_seterr(err, "cannot read sandbox %s: state database error", name);
 		rc = 500;
-	} else if (strcmp(out->status, "running") == 0) {
-		rc = 200;
-	} else {
-		rc = do_start(ctx, out, err);
 	}
+	sandbox_busy_release(name);
+	return rc;
+}
+
+int sandbox_start(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err)
+{
+	int rc = claim_and_load(ctx, name, out, err);
+
+	if (rc)
+		return rc;
+	rc = strcmp(out->status, "running") == 0 ? 200 : do_start(ctx, out, err);
 	sandbox_busy_release(name);
 	return rc;
 }
@@ -754,45 +767,23 @@ static void do_stop(struct sbxd_ctx *ctx, struct sbx_sandbox *sb)
 
 int sandbox_stop(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err)
 {
-	int rc;
-	if (!store_name_valid(name))
-		return not_found(name, err);
-	if (busy_acquire(name) < 0)
-		return busy_timeout(name, err);
-	rc = store_get(ctx->store, name, out);
-	if (rc == 1) {
-		rc = not_found(name, err);
-	} else if (rc < 0) {
-		sandbox_seterr(err, "cannot read sandbox %s: state database error", name);
-		rc = 500;
-	} else {
-		do_stop(ctx, out);
-		rc = 200;
-	}
+	int rc = claim_and_load(ctx, name, out, err);
+
+	if (rc)
+		return rc;
+	do_stop(ctx, out);
 	sandbox_busy_release(name);
-	return rc;
+	return 200;
 }
 
 int sandbox_rm(struct sbxd_ctx *ctx, const char *name, bool force, char *err)
 {
 	struct sbx_sandbox sb;
 	char dir[PATH_MAX];
-	int rc;
+	int rc = claim_and_load(ctx, name, &sb, err);
 
-	if (!store_name_valid(name))
-		return not_found(name, err);
-	if (busy_acquire(name) < 0)
-		return busy_timeout(name, err);
-	rc = store_get(ctx->store, name, &sb);
-	if (rc == 1) {
-		rc = not_found(name, err);
-		goto out;
-	}
-	if (rc < 0) {
-		sandbox_seterr(err, "cannot read sandbox %s: state database error", name);
-		rc = 500;
-		goto out;
-	}
+	if (rc)
+		return rc;
 	if (strcmp(sb.status, "stopped") != 0) {
 		if (!force) {
 			sandbox_seterr(
