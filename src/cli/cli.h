@@ -110,6 +110,14 @@ int cli_mount_parse(const char *arg, char *path, size_t len, bool *readonly);
 
 /* ---- table output (cli_args.c) ---- */
 
+/**
+ * cli_abspath() - @given made absolute the way the user sees it: relative to the shell's $PWD
+ * (when that is the current directory), with "." and repeated "/" removed but symlinks kept, so
+ * ~/proj stays ~/proj even when it is a link (the sandbox shows it there). A path with ".." is
+ * resolved with realpath() instead. Return: 0, or -1 (too long, or ".." that does not resolve).
+ */
+int cli_abspath(const char *given, char *out, size_t len);
+
 #define CLI_TABLE_MAX_COLS 8
 
 /**
@@ -185,7 +193,7 @@ void cli_known_agents(const struct sbx_paths *p, char *buf, size_t len);
 
 /**
  * cli_mounts_json() - the "mounts" array for @c: the workspace @ws (rw) first, then each
- * extra share made absolute (realpath). Return: the array, or NULL with one error printed.
+ * extra share made absolute (cli_abspath). Return: the array, or NULL with one error printed.
  */
 struct json_t *cli_mounts_json(const struct create_args *c, const char *ws);
 

@@ -9,7 +9,10 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 void cli_parser_init(struct cli_parser *ps, int argc, char **argv, const char *verb,
 		     const struct cli_opt *opts, bool stop_at_positional)
@@ -304,6 +307,58 @@ int cli_mount_parse(const char *arg, char *path, size_t len, bool *readonly)
 		w = snprintf(path, len, "%.*s", (int)n, arg);
 	}
 	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+int cli_abspath(const char *given, char *out, size_t len)
+{
+	char cwd[PATH_MAX], buf[2 * PATH_MAX];
+	const char *pwd = getenv("PWD");
+	struct stat a, b;
+	size_t o = 0;
+	int w;
+
+	if (!given || !*given)
+		return -1;
+	if (given[0] == '/') {
+		w = snprintf(buf, sizeof(buf), "%s", given);
+	} else {
+		/* the shell's logical working directory when it is really where we are */
+		if (pwd && pwd[0] == '/' && stat(pwd, &a) == 0 && stat(".", &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			snprintf(cwd, sizeof(cwd), "%s", pwd);
+		else if (!getcwd(cwd, sizeof(cwd)))
+			return -1;
+		w = snprintf(buf, sizeof(buf), "%s/%s", cwd, given);
+	}
+	if (w < 0 || (size_t)w >= sizeof(buf))
+		return -1;
+	for (const char *p = buf; *p;) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		e = strchrnul(p, '/');
+		n = (size_t)(e - p);
+		if (n == 1 && p[0] == '.') {
+			p = e;
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') /* lexical '..' lies across symlinks */
+			return realpath(given, out) && strlen(out) < len ? 0 : -1;
+		if (n) {
+			if (o + 1 + n >= len)
+				return -1;
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = 0;
+	return 0;
 }
 
 void cli_table_print(FILE *out, const char *const *header, size_t ncols, const char *const *cells,

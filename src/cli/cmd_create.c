@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char create_help[] =
     "Usage: sbx create [OPTIONS] AGENT [PATH] [EXTRA[:ro]...]\n"
@@ -128,9 +129,10 @@ json_t *cli_mounts_json(const struct create_args *c, const char *ws)
 			json_decref(arr);
 			return NULL;
 		}
-		if (!realpath(given, real)) {
+		errno = 0;
+		if (cli_abspath(given, real, sizeof(real)) < 0 || access(real, F_OK) < 0) {
 			sbx_err("share %s: %s (give an existing directory or file)", given,
-				strerror(errno));
+				strerror(errno ? errno : ENAMETOOLONG));
 			json_decref(arr);
 			return NULL;
 		}
@@ -153,7 +155,10 @@ int cli_create_sandbox(struct api *a, const struct sbx_paths *p, const struct cr
 		sbx_err("unknown agent %s (known: %s)", c->agent, known);
 		return 1;
 	}
-	if (!realpath(c->path ? c->path : ".", ws)) {
+	errno = 0;
+	if (cli_abspath(c->path ? c->path : ".", ws, sizeof(ws)) < 0 || access(ws, F_OK) < 0) {
+		if (!errno)
+			errno = ENAMETOOLONG;
 		sbx_err("workspace %s: %s (give an existing directory)", c->path ? c->path : ".",
 			strerror(errno));
 		return 1;

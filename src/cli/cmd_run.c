@@ -302,7 +302,7 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 			rc = 1;
 			goto out;
 		}
-		if (!c.name && realpath(c.path ? c.path : ".", ws))
+		if (!c.name && cli_abspath(c.path ? c.path : ".", ws, sizeof(ws)) == 0)
 			sb = find_for_workspace(&a, c.agent, ws);
 		if (sb && c.nextras) {
 			json_t *want = cli_mounts_json(&c, ws);

@@ -24,10 +24,37 @@ static bool path_under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0' || n == 1);
 }
 
-/* Check one requested share and store its canonical path in @m. Return 0, or 400 + @err. */
+bool sandbox_path_normal(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *p = path; *p; p++)
+		if (*p == '/' && (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || !p[2])) ||
+				  (p[1] == '.' && p[2] == '.' && (p[3] == '/' || !p[3])) ||
+				  (!p[1] && p != path)))
+			return false;
+	return true;
+}
+
+static bool system_path(const char *p)
+{
+	for (int i = 0; guest_system_dirs[i]; i++)
+		if (strcmp(p, guest_system_dirs[i]) == 0)
+			return true;
+	for (int i = 0; guest_system_trees[i]; i++)
+		if (path_under(p, guest_system_trees[i]))
+			return true;
+	return false;
+}
+
+/* Check one requested share and store in @m the path the guest sees it at: @path as given
+ * when it is normalized (a symlink such as ~/proj -> /data/proj stays ~/proj; the host
+ * serves what it points to, resolved at each start), else its realpath. Return 0, or 400 +
+ * @err. */
 static int mount_check(const char *path, bool readonly, struct sbx_mount *m, char *err)
 {
 	char real[PATH_MAX];
+	const char *shown;
 	struct stat st;
 
 	if (!path || path[0] != '/' || strlen(path) >= PATH_MAX) {
@@ -57,22 +84,15 @@ static int mount_check(const char *path, bool readonly, struct sbx_mount *m, cha
 		    err, "bad mount %s: not a directory or regular file (share a directory)", path);
 		return 400;
 	}
-	for (int i = 0; guest_system_dirs[i]; i++)
-		if (strcmp(real, guest_system_dirs[i]) == 0) {
-			sandbox_seterr(err,
-				       "bad mount %s: it would hide the sandbox's own %s (share a "
-				       "directory below it)",
-				       path, real);
-			return 400;
-		}
-	for (int i = 0; guest_system_trees[i]; i++)
-		if (path_under(real, guest_system_trees[i])) {
-			sandbox_seterr(
-			    err, "bad mount %s: %s is the sandbox's own (share another directory)",
-			    path, guest_system_trees[i]);
-			return 400;
-		}
-	snprintf(m->path, sizeof(m->path), "%s", real);
+	shown = sandbox_path_normal(path) ? path : real;
+	if (system_path(shown) || system_path(real)) {
+		sandbox_seterr(err,
+			       "bad mount %s: it would hide or expose the sandbox's own system "
+			       "directories (share a directory of yours)",
+			       path);
+		return 400;
+	}
+	snprintf(m->path, sizeof(m->path), "%s", shown);
 	m->readonly = readonly;
 	m->file = S_ISREG(st.st_mode);
 	return 0;

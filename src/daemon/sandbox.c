@@ -358,8 +358,10 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 		return 400;
 	}
 	if (req->n_mounts > 0) {
-		/* shared: the workspace is recorded as the canonical path the guest sees */
-		if (!realpath(ws, sb.workspace)) {
+		/* shared: the workspace is the path the guest sees the first share at */
+		if (sandbox_path_normal(ws))
+			snprintf(sb.workspace, sizeof(sb.workspace), "%s", ws);
+		else if (!realpath(ws, sb.workspace)) {
 			sandbox_seterr(err, "bad workspace %s: %s (create it first)", ws,
 				       strerror(errno));
 			return 400;
@@ -532,6 +534,7 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	char vhost_sock[PATH_MAX], uds[PATH_MAX], vhost_bin[PATH_MAX], tail[768], eerr[768];
 	struct engine_run run;
 	struct engine_share shares[STORE_MOUNTS_MAX];
+	char host_paths[STORE_MOUNTS_MAX][PATH_MAX]; /* 64 KiB: API threads have 8 MiB stacks */
 	struct stat st;
 
 	const struct engine_ops *eng = engine_find(sb->engine);
@@ -569,7 +572,10 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	}
 	for (unsigned i = 0; i < sb->n_mounts; i++) {
 		bool file = sb->mounts[i].file;
-		int bad = stat(sb->mounts[i].path, &st) < 0 ? errno : 0;
+		/* served from where the path points now; the guest sees it at the path */
+		int bad = !realpath(sb->mounts[i].path, host_paths[i]) ? errno
+			  : stat(host_paths[i], &st) < 0	       ? errno
+								       : 0;
 		if (bad || (file ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))) {
 			sandbox_seterr(err,
 				       "cannot start %s: shared %s %s: %s (create it again, or sbx "
@@ -584,6 +590,7 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 		}
 		shares[i].path = sb->mounts[i].path;
 		shares[i].readonly = sb->mounts[i].readonly;
+		shares[i].host_path = host_paths[i];
 		shares[i].file = file;
 	}
 	rm_rf(sb->run_dir);

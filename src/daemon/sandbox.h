@@ -106,6 +106,12 @@ void sandbox_mark_stopped(struct sbxd_ctx *ctx, struct sbx_sandbox *sb);
 int sandbox_data_dir(const struct sbxd_ctx *ctx, const char *name, char *out);
 
 /**
+ * sandbox_path_normal() - true when @path is absolute with no "//", "." or ".." component and
+ * no trailing '/': such a path is kept as given (symlinks included) as the guest's mount point.
+ */
+bool sandbox_path_normal(const char *path);
+
+/**
  * sandbox_mounts_from_req() - check @req's mounts into @sb->mounts (workspace first) and that
  * they fit the guest kernel command line (mounts.c). Return 0, or 400 with @err set.
  */

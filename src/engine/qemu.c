@@ -539,7 +539,8 @@ int vhost_build_argv(const struct engine_vm_spec *s, struct engine_argv *out)
 		A("%u:%u", (unsigned)s->owner_uid, (unsigned)s->owner_gid);
 	}
 	for (unsigned i = 0; i < s->n_shares; i++) {
-		const char *p = s->shares[i].path, *slash = strrchr(p, '/');
+		const char *p = s->shares[i].host_path ? s->shares[i].host_path : s->shares[i].path;
+		const char *slash = strrchr(p, '/');
 
 		A("--fs-socket");
 		A("%s/fs%u.sock", s->run_dir, i);

@@ -154,6 +154,25 @@ static void mkdir_p(const char *path)
 	mkdir(p, 0755);
 }
 
+/* The one entry the host shows in a single-file share's directory @dir (its name on the host
+ * differs from the path's when that path is a symlink, e.g. a dotfile) into @out as dir/name.
+ * Return 0, or -1 when there is not exactly one. */
+static int sole_entry(const char *dir, char *out, size_t n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && found++ == 0 &&
+		    (size_t)snprintf(out, n, "%s/%s", dir, e->d_name) >= n)
+			found = 2; /* cannot name it: refuse */
+	closedir(d);
+	return found == 1 ? 0 : -1;
+}
+
 /* A single-file share: its tag at /run/sbx/shares/<tag> (the server shows only the file there),
  * then that file bind-mounted read-only at the host path, created empty (and its directory) if
  * the guest has none. Return 0 or -1 with one console line. */
@@ -169,6 +188,10 @@ static int mount_file_share(const struct gi_share *sh)
 	mkdir(dir, 0700);
 	if (mount(sh->tag, dir, "virtiofs", MS_NOSUID | MS_NODEV | MS_RDONLY, NULL) < 0) {
 		gi_log("mounting file share %s on %s: %s", sh->tag, dir, strerror(errno));
+		return -1;
+	}
+	if (access(src, F_OK) < 0 && sole_entry(dir, src, sizeof(src)) < 0) {
+		gi_log("file share %s: the host serves no file (%s)", sh->tag, sh->path);
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", (int)(name - 1 - sh->path), sh->path);

@@ -23,7 +23,7 @@
 #define VIRTIO_F_VERSION_1	    32
 
 #define VQ_MAX_SIZE 32768
-#define VQ_MAX_SEGS 64 /* per direction in one chain */
+#define VQ_MAX_SEGS 260 /* per direction in one chain: 1 MiB of pages + headers */
 
 struct virtq_desc {
 	uint64_t addr;

@@ -60,6 +60,13 @@ cfgd=$tmp/cfg
 mkdir -p "$cfgd"
 echo "gitconfig-v1" >"$cfgd/gitconfig"
 echo "sibling-secret-$$" >"$cfgd/sibling"
+# shares named by symlinks (a linked project directory, a dotfile kept in a dotfiles repo) are
+# mounted at the link's path and serve what it points to
+mkdir -p "$tmp/realdir" "$tmp/dotfiles"
+echo "through-the-link" >"$tmp/realdir/f"
+ln -s realdir "$tmp/linkdir"
+echo "dotrc-content" >"$tmp/dotfiles/dotrc"
+ln -s dotfiles/dotrc "$tmp/.dotrc"
 
 # ---- bad input, no VM ----
 bad share-missing "share $tmp/nope: No such file or directory" "$SBX" create shell "$ws" "$tmp/nope:ro"
@@ -94,16 +101,19 @@ fi
 n=shr
 X() { timeout 120 "$SBX" exec "$n" "$@"; }
 XR() { timeout 120 "$SBX" exec -u root "$n" "$@"; }
-got=$("$SBX" create -q --name $n -m 1g shell "$ws" "$docs:ro" "$cfgd/gitconfig:ro" 2>"$tmp/err")
+got=$("$SBX" create -q --name $n -m 1g shell "$ws" "$docs:ro" "$cfgd/gitconfig:ro" "$tmp/linkdir" \
+	"$tmp/.dotrc:ro" 2>"$tmp/err")
 expect create-with-shares "$n" "$got"
 [[ $got == "$n" ]] || cat "$tmp/err"
 "$SBX" ls --json >"$tmp/out"
-if python3 - "$tmp/out" "$ws" "$docs" "$cfgd/gitconfig" <<'EOF'; then pass ls-json-mounts; else fail ls-json-mounts "$(cat "$tmp/out")"; fi
+if python3 - "$tmp/out" "$ws" "$docs" "$cfgd/gitconfig" "$tmp" <<'EOF'; then pass ls-json-mounts; else fail ls-json-mounts "$(cat "$tmp/out")"; fi
 import json, sys
 a = json.load(open(sys.argv[1]))[0]
 assert a["mounts"] == [{"path": sys.argv[2], "readonly": False, "file": False},
                        {"path": sys.argv[3], "readonly": True, "file": False},
-                       {"path": sys.argv[4], "readonly": True, "file": True}], a["mounts"]
+                       {"path": sys.argv[4], "readonly": True, "file": True},
+                       {"path": sys.argv[5] + "/linkdir", "readonly": False, "file": False},
+                       {"path": sys.argv[5] + "/.dotrc", "readonly": True, "file": True}], a["mounts"]
 assert a["workspace"] == sys.argv[2]
 EOF
 "$SBX" ls >"$tmp/out"
@@ -115,6 +125,11 @@ echo "# first exec (boot) took $(($(date +%s) - t0)) s"
 [[ -s $tmp/err ]] && echo "# $(head -c 300 "$tmp/err")"
 expect mount-type "virtiofs rw" "$(X awk -v p="$ws" '$2 == p { split($4, o, ","); print $3, o[1] }' /proc/mounts 2>&1)"
 expect mount-type-ro "virtiofs ro" "$(X awk -v p="$docs" '$2 == p { split($4, o, ","); print $3, o[1] }' /proc/mounts 2>&1)"
+expect symlinked-dir-at-link-path "virtiofs through-the-link" \
+	"$(X sh -c "awk -v p=$tmp/linkdir '\$2 == p { printf \"%s \", \$3 }' /proc/mounts; cat $tmp/linkdir/f" 2>&1)"
+X sh -c "echo from-guest >$tmp/linkdir/g" >/dev/null 2>&1
+expect symlinked-dir-write-lands "from-guest" "$(cat "$tmp/realdir/g" 2>&1)"
+expect symlinked-dotfile-at-link-path "dotrc-content" "$(X cat "$tmp/.dotrc" 2>&1)"
 
 # host -> guest: a guest poller already watching the file sees the host's edit within 1 s
 echo v1 >"$ws/coh"
@@ -275,7 +290,7 @@ got=$(XR sh -c "test -e $cfgd/sibling && echo at-host-path
 	for m in \$(awk '\$3 == \"virtiofs\" { print \$2 }' /proc/mounts); do
 		test -d \$m && ls -A \$m | grep -qx sibling && echo in-\$m
 	done
-	ls -A /run/sbx/shares/*/ | tr '\n' ' '
+	ls -A /run/sbx/shares/sbxfs2/ | tr '\n' ' '
 	grep -rls sibling-secret /run/sbx/shares $cfgd 2>/dev/null | sed 's/^/content-in-/'
 	cat /run/sbx/shares/*/sibling 2>/dev/null && echo readable" 2>&1 | tr '\n' ' ')
 expect file-sibling-invisible "gitconfig " "$got"

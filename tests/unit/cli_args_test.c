@@ -6,6 +6,8 @@
 #include "t.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -391,6 +393,43 @@ TEST(mount_args)
 	CHECK_EQ(cli_mount_parse("~/docs", path, sizeof(path), &ro), -1);
 }
 
+TEST(abspath_keeps_symlinks)
+{
+	char dir[] = "/tmp/sbx-abspath.XXXXXX", p[PATH_MAX], out[PATH_MAX], old[PATH_MAX];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(p, sizeof(p), "%s/real", dir);
+	CHECK_EQ(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/link", dir);
+	CHECK_EQ(symlink("real", p), 0);
+	CHECK_EQ(cli_abspath("/a//b/./c/", out, sizeof(out)), 0);
+	CHECK_STR(out, "/a/b/c");
+	CHECK_EQ(cli_abspath("/", out, sizeof(out)), 0);
+	CHECK_STR(out, "/");
+	CHECK_EQ(cli_abspath(p, out, sizeof(out)), 0); /* a symlink stays itself */
+	CHECK_STR(out, p);
+	CHECK(getcwd(old, sizeof(old)) != NULL);
+	CHECK_EQ(chdir(p), 0);
+	setenv("PWD", p, 1); /* the shell's logical directory is used when it is "." */
+	CHECK_EQ(cli_abspath(".", out, sizeof(out)), 0);
+	CHECK_STR(out, p);
+	CHECK_EQ(cli_abspath("x/./y", out, sizeof(out)), 0);
+	snprintf(p, sizeof(p), "%s/link/x/y", dir);
+	CHECK_STR(out, p);
+	setenv("PWD", "/nonexistent", 1); /* a stale $PWD is ignored */
+	CHECK_EQ(cli_abspath(".", out, sizeof(out)), 0);
+	snprintf(p, sizeof(p), "%s/real", dir);
+	CHECK_STR(out, p);
+	CHECK_EQ(cli_abspath("../real", out, sizeof(out)), 0); /* ".." resolves physically */
+	CHECK_STR(out, p);
+	CHECK_EQ(cli_abspath("../missing/..", out, sizeof(out)), -1);
+	CHECK_EQ(cli_abspath("", out, sizeof(out)), -1);
+	CHECK_EQ(cli_abspath("/abc/def", out, 5), -1);
+	CHECK_EQ(chdir(old), 0);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	CHECK_EQ(system(p), 0);
+}
+
 int main(void)
 {
 	sbx_prog = "sbx";
@@ -405,6 +444,7 @@ int main(void)
 	RUN(names);
 	RUN(table_alignment);
 	RUN(mount_args);
+	RUN(abspath_keeps_symlinks);
 	RUN(http_content_length);
 	RUN(http_chunked);
 	RUN(http_malformed);

@@ -1,8 +1,9 @@
 /* The virtio-fs device (id 26): virtio_dev_ops, config (tag + one request queue) and the worker
- * pool. Chains are popped on the caller's (event-loop) thread: hiprio (FORGET) handled inline,
- * requests handed to cfg->threads workers that reply into the chain and push + notify under the
- * queue lock. Never knows the transport; never blocks the event loop except to drain in-flight
- * requests on reset. Cache mode: 1 s entry/attr timeouts, no writeback, no KEEP_CACHE (srv.c). */
+ * pool. Hiprio (FORGET) chains are popped and handled inline on the caller's (event-loop)
+ * thread; a request-queue kick wakes cfg->threads workers, each popping its own chain (on its
+ * stack), replying into it and pushing + notifying under the queue lock. Never knows the transport;
+ * never blocks the event loop except to drain in-flight requests on reset. Cache mode: 1 s
+ * entry/attr timeouts, no writeback, no KEEP_CACHE (srv.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,6 @@
 
 #define FS_DEFAULT_THREADS 4
 #define FS_MAX_THREADS	   64
-#define FS_WORK_MAX	   FS_QUEUE_MAX /* chains waiting for a worker (<= queue size) */
-
-struct fs_work {
-	unsigned q;
-	struct vq_chain c;
-};
 
 struct fs_worker {
 	struct fs_dev *d;
@@ -30,10 +25,9 @@ struct fs_dev {
 	struct fs_srv *srv;
 	uint8_t tag[FS_TAG_MAX];
 
-	pthread_mutex_t qlock; /* every vq_pop/vq_push/notify, and the work list below */
+	pthread_mutex_t qlock; /* every vq_pop/vq_push/notify, and the fields below */
 	pthread_cond_t work_cv, idle_cv;
-	struct fs_work *work; /* ring of FS_WORK_MAX */
-	unsigned work_head, work_len;
+	bool pending;  /* the request queue was kicked and may hold chains */
 	unsigned busy; /* requests being run by workers */
 	bool stopping;
 	unsigned nthreads;
@@ -51,27 +45,28 @@ static void *worker(void *arg)
 	struct fs_worker *me = arg;
 	struct fs_dev *d = me->d;
 	struct fs_scratch *sc = me->sc;
-	struct fs_work w;
+	struct vq_chain c;
 	uint32_t len;
 
 	pthread_mutex_lock(&d->qlock);
 	for (;;) {
-		while (!d->stopping && !d->work_len)
+		while (!d->stopping && !d->pending)
 			pthread_cond_wait(&d->work_cv, &d->qlock);
 		if (d->stopping)
 			break;
-		w = d->work[d->work_head];
-		d->work_head = (d->work_head + 1) % FS_WORK_MAX;
-		d->work_len--;
+		if (!d->vdev.vqs || !vq_pop(&d->vdev.vqs[FS_QUEUE_REQUEST], &c)) {
+			d->pending = false; /* empty: wait for the next kick */
+			continue;
+		}
 		d->busy++;
 		pthread_mutex_unlock(&d->qlock);
 
-		len = fs_srv_handle(d->srv, &w.c, sc);
+		len = fs_srv_handle(d->srv, &c, sc);
 
 		pthread_mutex_lock(&d->qlock);
-		vq_push(&d->vdev.vqs[w.q], w.c.head, len);
-		virtio_dev_notify(&d->vdev, w.q);
-		if (--d->busy == 0 && !d->work_len)
+		vq_push(&d->vdev.vqs[FS_QUEUE_REQUEST], c.head, len);
+		virtio_dev_notify(&d->vdev, FS_QUEUE_REQUEST);
+		if (--d->busy == 0 && !d->pending)
 			pthread_cond_broadcast(&d->idle_cv);
 	}
 	pthread_mutex_unlock(&d->qlock);
@@ -108,7 +103,6 @@ static void run_hiprio(struct fs_dev *d)
 static void fs_kick(struct virtio_dev *v, unsigned q)
 {
 	struct fs_dev *d = to_dev(v);
-	bool queued = false;
 
 	if (!v->vqs || q >= FS_NUM_QUEUES)
 		return;
@@ -117,17 +111,8 @@ static void fs_kick(struct virtio_dev *v, unsigned q)
 		return;
 	}
 	pthread_mutex_lock(&d->qlock);
-	while (d->work_len < FS_WORK_MAX) {
-		struct fs_work *w = &d->work[(d->work_head + d->work_len) % FS_WORK_MAX];
-
-		if (!vq_pop(&v->vqs[q], &w->c))
-			break;
-		w->q = q;
-		d->work_len++;
-		queued = true;
-	}
-	if (queued)
-		pthread_cond_broadcast(&d->work_cv);
+	d->pending = true;
+	pthread_cond_broadcast(&d->work_cv);
 	pthread_mutex_unlock(&d->qlock);
 }
 
@@ -161,11 +146,11 @@ static int fs_config_read(struct virtio_dev *v, uint32_t off, void *buf, uint32_
 	return 0;
 }
 
-/* Drop queued chains and wait for the workers' in-flight requests. */
+/* Stop popping and wait for the workers' in-flight requests. */
 static void drain(struct fs_dev *d)
 {
 	pthread_mutex_lock(&d->qlock);
-	d->work_len = 0;
+	d->pending = false;
 	while (d->busy)
 		pthread_cond_wait(&d->idle_cv, &d->qlock);
 	pthread_mutex_unlock(&d->qlock);
@@ -214,10 +199,9 @@ struct fs_dev *fs_dev_new(const struct fs_share_config *cfg)
 	pthread_cond_init(&d->work_cv, NULL);
 	pthread_cond_init(&d->idle_cv, NULL);
 	d->srv = fs_srv_new(cfg);
-	d->work = calloc(FS_WORK_MAX, sizeof(*d->work));
 	d->loop_scratch = malloc(sizeof(*d->loop_scratch));
 	d->thr = calloc(d->nthreads, sizeof(*d->thr));
-	if (!d->srv || !d->work || !d->loop_scratch || !d->thr) {
+	if (!d->srv || !d->loop_scratch || !d->thr) {
 		if (d->srv)
 			sbx_err("virtio-fs share %s: out of memory (free memory and retry)",
 				cfg->root);
@@ -255,8 +239,7 @@ void fs_dev_free(struct fs_dev *d)
 
 	if (!d)
 		return;
-	if (d->work)
-		drain(d);
+	drain(d);
 	pthread_mutex_lock(&d->qlock);
 	d->stopping = true;
 	pthread_cond_broadcast(&d->work_cv);
@@ -267,7 +250,6 @@ void fs_dev_free(struct fs_dev *d)
 	}
 	fs_srv_free(d->srv);
 	free(d->thr);
-	free(d->work);
 	free(d->loop_scratch);
 	pthread_mutex_destroy(&d->qlock);
 	pthread_cond_destroy(&d->work_cv);

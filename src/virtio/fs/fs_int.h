@@ -20,7 +20,7 @@
 #define FS_GUEST_GID 1000
 #define FS_NOBODY    65534
 /* A request's data pages must fit one chain (VQ_MAX_SEGS segments each way, the guest uses one
- * per page plus up to 4 for headers): 60 pages = 240 KiB with the queue's current 64. */
+ * per page plus up to 4 for headers): 256 pages = 1 MiB with the queue's 260. */
 #define FS_MAX_PAGES	(VQ_MAX_SEGS - 4)
 #define FS_MAX_WRITE	((uint32_t)FS_MAX_PAGES * 4096u) /* max_write and largest read */
 #define FS_TIMEOUT_S	1				 /* entry and attr timeout */
@@ -29,9 +29,12 @@
 #define FS_HANDLES_MAX	(1u << 16)
 #define FS_LOCK_WAIT_MS 5000 /* SETLKW gives up with EAGAIN after this */
 
-/* A node the guest knows by nodeid: an O_PATH fd on the inode, never a path. */
+/* A node the guest knows by nodeid: an O_PATH fd on the inode, never a path. When the process
+ * runs short of fds, the fds of idle nodes are closed and reopened from their file handle (taken
+ * when the node was made) on next use, so open fds do not grow with the guest's inode cache. */
+#define FS_MOUNTS_MAX 32 /* filesystems under one share whose nodes can be reopened by handle */
 struct fs_node {
-	int fd; /* O_PATH|O_NOFOLLOW */
+	int fd; /* O_PATH|O_NOFOLLOW; -1 while evicted (only when refs == 0) */
 	dev_t dev;
 	ino_t ino;
 	mode_t type;  /* S_IFMT bits; never changes for an inode */
@@ -40,6 +43,12 @@ struct fs_node {
 	uint64_t nlookup;      /* guest's lookup count (FORGET subtracts) */
 	uint32_t refs;	       /* requests using it now */
 	struct fs_node *hnext; /* (dev, ino) hash chain */
+	bool hot;	       /* used since the eviction clock last passed */
+	bool pinned;	       /* never evicted: no usable handle, or the inode is unlinked */
+	int8_t mount;	       /* index into fs_srv.mounts of the handle's filesystem */
+	int fh_type;	       /* the file handle: type and bytes (name_to_handle_at) */
+	uint8_t fh_len;
+	unsigned char fh[]; /* fh_len bytes */
 };
 
 /* A guest lock owner's own host open file description on one node, carrying its OFD locks. */
@@ -82,6 +91,16 @@ struct fs_srv {
 	uint32_t *free_slots, nfree;
 	struct fs_node **hash;
 	uint32_t hash_size;
+	bool can_evict;		 /* open_by_handle_at works here (CAP_DAC_READ_SEARCH) */
+	uint32_t clock;		 /* eviction clock hand (a slot) */
+	uint32_t nfds;		 /* node fds open now (root excluded) */
+	uint64_t evicted;	 /* node fds closed to stay within the budget, ever */
+	uint32_t evict_retry_at; /* a sweep found too little: wait until this many fds */
+	struct {
+		int id; /* mount id from name_to_handle_at */
+		int fd; /* an O_PATH fd on that mount */
+	} mounts[FS_MOUNTS_MAX];
+	int nmounts;
 
 	pthread_mutex_t locks_lock;
 	struct fs_lock_owner lock_owners[FS_LOCK_OWNERS_MAX];
@@ -126,6 +145,8 @@ void fs_node_put(struct fs_srv *s, struct fs_node *n);
 uint64_t fs_node_id(const struct fs_node *n);
 int fs_node_lookup(struct fs_srv *s, int fd, const struct stat *st, uint64_t *nodeid);
 void fs_node_forget(struct fs_srv *s, uint64_t nodeid, uint64_t n);
+void fs_nodes_set_fd_budget(uint32_t budget);
+uint32_t fs_nodes_fd_budget(void);
 
 /* handles (handle.c) */
 int fs_handles_init(struct fs_srv *s);

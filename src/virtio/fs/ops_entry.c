@@ -77,10 +77,27 @@ static int node_stat(const struct fs_node *n, struct stat *st)
  */
 void fs_op_getattr(struct fs_srv *s, const struct fuse_req *q, struct fs_reply *r)
 {
-	struct fs_node *n = fs_node_get(s, q->h.nodeid);
+	struct fs_node *n;
+	struct fs_handle *h = NULL;
 	struct stat st;
 	int rc;
 
+	if (q->in.getattr.getattr_flags &
+	    FUSE_GETATTR_FH) { /* fstat of an open (maybe unlinked) file */
+		h = fs_handle_get(s, q->in.getattr.fh, false);
+		if (!h)
+			h = fs_handle_get(s, q->in.getattr.fh, true);
+		if (h) {
+			rc = fstat(h->fd, &st) < 0 ? -errno : 0;
+			fs_handle_put(s, h);
+			if (rc < 0)
+				fs_reply_err(r, -rc);
+			else
+				reply_attr(s, &st, r);
+			return;
+		}
+	}
+	n = fs_node_get(s, q->h.nodeid);
 	if (!n) {
 		fs_reply_err(r, ESTALE);
 		return;

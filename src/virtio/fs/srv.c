@@ -276,8 +276,8 @@ uint32_t fs_srv_handle(struct fs_srv *s, const struct vq_chain *c, struct fs_scr
 	return r.len;
 }
 
-/* Every inode the guest has looked up holds an O_PATH fd (a git checkout: tens of thousands),
- * so lift the soft fd limit to the hard one once. Syscalls: getrlimit, setrlimit. */
+/* Open files, locks and (where nodes cannot be reopened by handle) every inode the guest holds
+ * take an fd, so lift the soft fd limit to the hard one once. Syscalls: getrlimit, setrlimit. */
 static void raise_nofile(void)
 {
 	static bool done;
@@ -295,10 +295,6 @@ static void raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur < 65536)
-		sbx_log("virtio-fs: open file limit is %llu; large trees may fail with EMFILE in "
-			"the guest (raise ulimit -n)",
-			(unsigned long long)rl.rlim_cur);
 }
 
 /* A single-file share's entry: one component naming a regular file (not a symlink) in the
@@ -389,6 +385,16 @@ struct fs_srv *fs_srv_new(const struct fs_share_config *cfg)
 		sbx_err("virtio-fs share %s: %s (free memory and retry)", cfg->root, strerror(-rc));
 		fs_srv_free(s);
 		return NULL;
+	}
+	if (!s->can_evict) {
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
+			sbx_log(
+			    "virtio-fs share %s: every inode the guest looks up holds an fd here "
+			    "(no open_by_handle_at) and the open-file limit is %llu; large "
+			    "trees may fail with EMFILE in the guest (raise ulimit -n)",
+			    cfg->root, (unsigned long long)rl.rlim_cur);
 	}
 	return s;
 }
