@@ -23,10 +23,10 @@ enum engine_accel {
  * absolute path (virtio-fs). */
 struct engine_share {
 	const char *path;      /* where the guest mounts it: the host path the user named */
-	const char *host_path; /* what sbx-vhost serves: @path resolved (NULL: @path) */
 	bool readonly;	       /* enforced by the device (EROFS), also mounted ro in the guest */
 	bool file;	       /* single regular file (needs @readonly): sbx-vhost serves its parent
 				  directory showing only that entry; the guest bind-mounts it */
+	const char *host_path; /* what sbx-vhost serves: @path resolved (NULL: @path) */
 };
 
 /* Everything an engine needs to boot one sandbox; all paths absolute. */

@@ -136,9 +136,9 @@ TEST(argv_escapes_commas)
 }
 
 static const struct engine_share shares3[] = {
-    {"/home/me/proj", false, false},
-    {"/home/me/my docs:a;b,c%", true, false},
-    {"/srv/ünï", false, false},
+    {"/home/me/proj", false, false, NULL},
+    {"/home/me/my docs:a;b,c%", true, false, NULL},
+    {"/srv/ünï", false, false, NULL},
 };
 
 TEST(argv_shares)
@@ -239,9 +239,9 @@ TEST(shares_cmdline_roundtrip)
 TEST(file_share)
 {
 	static const struct engine_share fsh[] = {
-	    {"/home/me/proj", false, false},
-	    {"/home/me/.git config", true, true},
-	    {"/top", true, true},
+	    {"/home/me/proj", false, false, NULL},
+	    {"/home/me/.git config", true, true, NULL},
+	    {"/top", true, true, NULL},
 	};
 	static struct engine_share many[ENGINE_SHARES_MAX];
 	static struct gi_share g[GI_SHARES_MAX];
@@ -292,14 +292,30 @@ TEST(file_share)
 	CHECK_STR(g[0].path, "/d");
 	CHECK(g[0].file && g[0].readonly);
 
+	/* a share named by a symlink: the guest mounts the link's path, sbx-vhost serves the
+	 * resolved one (a directory, and a single file whose name differs) */
+	static const struct engine_share linked[] = {
+	    {"/home/me/proj", false, false, "/data/proj"},
+	    {"/home/me/.dotrc", true, true, "/home/me/dotfiles/dotrc"}};
+	s.shares = linked;
+	s.n_shares = 2;
+	CHECK_EQ(vhost_build_argv(&s, &v), 0);
+	i = find_arg(&v, "/r/vm/1/fs0.sock");
+	CHECK(i > 0 && i + 4 < v.argc && strcmp(v.argv[i + 4], "/data/proj") == 0);
+	i = find_arg(&v, "/r/vm/1/fs1.sock");
+	CHECK(i > 0 && i + 7 < v.argc && strcmp(v.argv[i + 4], "/home/me/dotfiles") == 0 &&
+	      strcmp(v.argv[i + 7], "dotrc") == 0);
+	CHECK(engine_shares_cmdline(linked, 2, line, sizeof(line)) > 0);
+	CHECK_STR(line, "sbx.shares=sbxfs0:/home/me/proj:rw;sbxfs1:/home/me/.dotrc:rofile");
+
 	/* a file share must be read-only; 16 file shares fit sbx-vhost's argv */
-	static const struct engine_share rw_file[] = {{"/home/me/f", false, true}};
+	static const struct engine_share rw_file[] = {{"/home/me/f", false, true, NULL}};
 	s.shares = rw_file;
 	s.n_shares = 1;
 	CHECK_EQ(vhost_build_argv(&s, &v), -1);
 	for (i = 0; i < ENGINE_SHARES_MAX; i++) {
 		snprintf(paths[i], sizeof(paths[i]), "/d/f%d", i);
-		many[i] = (struct engine_share){paths[i], true, true};
+		many[i] = (struct engine_share){paths[i], true, true, NULL};
 	}
 	s.shares = many;
 	s.n_shares = ENGINE_SHARES_MAX;
