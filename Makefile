@@ -1,7 +1,7 @@
 # sbx build. `make` builds the host binaries (sbx, sbxd, sbx-vhost) and the guest's
 # static sbx-init; `make check` runs the whole suite (tests/run). Sources are picked up
 # by directory, so adding a file needs no edit here:
-#   src/common src/proto src/virtio/** src/vhost src/daemon src/engine src/cli -> libsbx.a
+#   src/common src/proto src/virtio/** src/vhost src/daemon/** src/engine src/cli -> libsbx.a
 #   src/guest (minus main.c)                                                 -> libguest.a
 #   <dir>/main.c of cli, daemon, vhost                                       -> one binary each
 #   src/guest/*.c + src/proto/*.c, musl static                               -> sbx-init
@@ -41,7 +41,7 @@ GUEST_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -Os -static -Isrc -MMD -MP
 
 MAINS       := src/cli/main.c src/daemon/main.c src/vhost/main.c
 HOST_SRC    := $(filter-out $(MAINS),$(wildcard src/common/*.c src/proto/*.c src/vhost/*.c \
-                 src/daemon/*.c src/engine/*.c src/cli/*.c) $(shell find src/virtio -name '*.c'))
+                 src/engine/*.c src/cli/*.c) $(shell find src/virtio src/daemon -name '*.c'))
 GUEST_LIB_SRC := $(filter-out src/guest/main.c,$(wildcard src/guest/*.c))
 GUEST_SRC   := $(filter-out src/proto/agent_client.c,$(wildcard src/guest/*.c src/proto/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
