@@ -9,6 +9,9 @@ export LC_ALL=C
 # Modules the guest needs, in the order sbx-init should load them (deps are added first).
 # Optional ones are skipped if the kernel lacks them (or has them built in).
 MODULES="virtio_mmio virtio_blk vmw_vsock_virtio_transport fuse virtiofs overlay erofs"
+# Egress (issue 4): the dummy interface sbx0, and what iptables-nft needs for sbx-init's
+# "nat OUTPUT -p tcp -j REDIRECT" rule (the guest root has no modules: nothing autoloads).
+MODULES="$MODULES dummy nf_tables nft_compat nft_chain_nat xt_REDIRECT"
 OPTIONAL="virtio_rng ${SBX_EXTRA_MODULES:-}"
 
 # die WHY (WHAT TO DO): the one error line, "<what failed>: <why> (<what to do>)"

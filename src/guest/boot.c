@@ -1,7 +1,8 @@
 /* PID 1's boot steps, in order: /dev (console) /proc /sys, kernel modules, the disks, the
  * overlay root (read-only base below, the state disk above), switch root, the mounts inside,
  * the shares (virtio-fs at their host paths; a single file bind-mounted from its hidden
- * /run/sbx/shares/<tag> mount), hostname, clock, lo. Also the clean power-off.
+ * /run/sbx/shares/<tag> mount), hostname, clock, lo, the egress network (net.c). Also the
+ * clean power-off.
  * Runs only in the VM as PID 1; never exits: a missing base disk powers the VM off with one
  * clear console line; a share that cannot be mounted is one console line, not fatal. */
 #include "guest/gi.h"
@@ -531,6 +532,7 @@ void gi_boot(void)
 	mounts_inside();
 	mount_shares();
 	set_identity();
+	gi_net_setup(); /* in the real root (resolv.conf); its modules were loaded above */
 }
 
 void gi_poweroff(void)

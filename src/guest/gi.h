@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "proto/agent.h"
@@ -116,7 +117,7 @@ int gi_user_resolve(const char *spec, struct gi_user *u, char *err, size_t errle
 int gi_user_switch(const struct gi_user *u);
 
 /* An environment being built: defaults, then the request's entries override by key. */
-#define GI_ENV_MAX (AGENT_ENV_MAX + 16)
+#define GI_ENV_MAX (AGENT_ENV_MAX + 32)
 struct gi_env {
 	size_t n, used;
 	char *v[GI_ENV_MAX + 1];
@@ -124,10 +125,122 @@ struct gi_env {
 };
 
 /**
- * gi_env_build() - defaults (PATH, HOME, USER, LOGNAME, SHELL, LANG, and TERM with @tty) for
- * @u, then @req ("K=V", NULL-terminated) replacing same-named defaults. The result (e->v,
- * NULL-terminated) points into @e and @req. Return: 0 or -1 (too many entries).
+ * gi_env_build() - defaults (PATH, HOME, USER, LOGNAME, SHELL, LANG, the egress proxy variables
+ * HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY in both cases, and TERM with @tty) for @u, then @req
+ * ("K=V", NULL-terminated) replacing same-named defaults. The result (e->v, NULL-terminated) points
+ * into @e and @req. Return: 0 or -1 (too many entries).
  */
 int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char *const *req);
+
+/* ---- egress, guest side (net.c: interface, routes, resolver, filter; relay.c: relays) ---- */
+
+/* Where every process's proxy variables point (the relay's explicit-proxy listener). */
+#define GI_PROXY_URL "http://127.0.0.1:3128"
+#define GI_NO_PROXY  "localhost,127.0.0.1,::1"
+
+/**
+ * gi_net_setup() - PID 1, after the switch to the real root: the dummy interface sbx0 with
+ * 198.18.0.1/15 and IPv6 disabled on it, up; the IPv4 default route via sbx0 (no IPv6 route,
+ * so IPv6 connections fail at once with ENETUNREACH); /etc/resolv.conf naming the stub;
+ * /etc/profile.d/sbx-proxy.sh and a sudoers env_keep for the proxy variables; then
+ * gi_net_filter(). Every failure is one console line; never fatal.
+ * Return: 0 when sbx0 and its route are up, -1 otherwise.
+ */
+int gi_net_setup(void);
+
+/**
+ * gi_net_filter() - the netfilter rules, all in one place (chain SBX_EGRESS in table nat:
+ * OUTPUT tcp not to 127/8 or 198.18.0.1 -> REDIRECT to EGRESS_GUEST_TRANSPARENT_PORT), loaded
+ * with the root's iptables-restore in at most ~2 s. Skipped when the root has no iptables.
+ * Return: 0 loaded, 1 skipped (no iptables), -1 failed (one console line).
+ */
+int gi_net_filter(void);
+
+/* The relay's listening sockets (-1: that service is off) and where the host is. */
+struct gi_relay_cfg {
+	int proxy_fd;	/* TCP, explicit proxy (127.0.0.1:3128) */
+	int transp_fd;	/* TCP, netfilter REDIRECT target (127.0.0.1:3129) */
+	int dns_udp_fd; /* UDP, DNS stub (198.18.0.1:53) */
+	int dns_tcp_fd; /* TCP, DNS stub (198.18.0.1:53) */
+	/* NULL: the host is vsock CID 2; else (host tests) a unix socket "<host_unix>_<port>" */
+	const char *host_unix;
+	/* transparent connections: take this as the original destination instead of asking
+	 * netfilter (host tests, where nothing was redirected); NULL in the VM */
+	const struct sockaddr_in *fake_orig_dst;
+};
+
+/**
+ * gi_relay_listen() - open the standard listeners into @cfg (host = vsock). A listener that
+ * cannot be opened is one console line and stays -1. Return: the number opened.
+ */
+int gi_relay_listen(struct gi_relay_cfg *cfg);
+
+/**
+ * gi_relay_run() - the relay's event loop over @cfg's listeners, forever: each accepted TCP
+ * connection gets its own host stream (EGRESS_PORT_PROXY, or EGRESS_PORT_TRANSPARENT after
+ * the struct egress_orig_dst header), relayed both ways with half-close and 64 KiB buffers;
+ * DNS queries go over one shared EGRESS_PORT_DNS stream. A refused host stream resets the
+ * client (DNS: SERVFAIL). Return: -1 only when the loop itself cannot run (epoll).
+ */
+int gi_relay_run(const struct gi_relay_cfg *cfg);
+
+/**
+ * gi_egress_hdr() - the struct egress_orig_dst for the original destination @sa (AF_INET or
+ * AF_INET6, @salen bytes) into @out (EGRESS_ORIG_LEN bytes, big-endian).
+ * Return: 0, or -1 for another family or a short address.
+ */
+int gi_egress_hdr(const struct sockaddr *sa, socklen_t salen, uint8_t *out);
+
+/**
+ * gi_dns_frame() - the DNS-over-TCP frame at the front of @b (@len bytes).
+ * Return: its total length (2 + message length) when complete, 0 when more bytes are
+ * needed, -1 for an empty message (a protocol error).
+ */
+long gi_dns_frame(const uint8_t *b, size_t len);
+
+/**
+ * gi_dns_servfail() - a SERVFAIL answer to the query @q (@n bytes) into @out (@cap bytes):
+ * the query echoed with QR, RA and RCODE 2 set (its ID and question kept, so resolvers
+ * accept it). Return: its length, or 0 when @n < 12 (no DNS header) or @n > @cap.
+ */
+size_t gi_dns_servfail(const uint8_t *q, size_t n, uint8_t *out, size_t cap);
+
+/* Who asked a DNS query sent to the host: answers come back in order, so a FIFO. */
+enum { GI_DNS_UDP = 1, GI_DNS_TCP = 2 };
+struct gi_dns_pend {
+	uint8_t kind;	  /* GI_DNS_UDP or GI_DNS_TCP */
+	uint32_t slot;	  /* TCP: the relay connection slot ... */
+	uint32_t gen;	  /* ... and its generation (a reused slot does not get it) */
+	long deadline_ms; /* CLOCK_MONOTONIC ms after which the host is considered stuck */
+	uint8_t peer[16]; /* UDP: the client's struct sockaddr_in */
+};
+#define GI_DNS_PEND_MAX 256
+struct gi_dns_fifo {
+	unsigned head, n;
+	struct gi_dns_pend e[GI_DNS_PEND_MAX];
+};
+
+/**
+ * gi_dns_fifo_push() - append @p to @f. Return: 0, or -1 when @f is full.
+ */
+int gi_dns_fifo_push(struct gi_dns_fifo *f, const struct gi_dns_pend *p);
+
+/**
+ * gi_dns_fifo_pop() - take the oldest entry of @f into @p. Return: 0, or -1 when empty.
+ */
+int gi_dns_fifo_pop(struct gi_dns_fifo *f, struct gi_dns_pend *p);
+
+/* Called once per answer with its asker and the DNS message (without the length prefix). */
+typedef void (*gi_dns_deliver_fn)(void *arg, const struct gi_dns_pend *p, const uint8_t *msg,
+				  size_t n);
+
+/**
+ * gi_dns_answers() - the host's answer stream parser: for each complete frame at the front of
+ * @b (@len bytes), pop the oldest asker from @f and call @deliver. Stops at an incomplete
+ * frame. Return: the bytes consumed, or -1 when the host sent an empty frame or more answers
+ * than there were questions (the stream is out of step: reset it).
+ */
+long gi_dns_answers(const uint8_t *b, size_t len, struct gi_dns_fifo *f, gi_dns_deliver_fn deliver,
+		    void *arg);
 
 #endif

@@ -1,12 +1,17 @@
-/* sbx-init's entry: as PID 1 in the VM, boot then serve vsock port 1024 forever; with
- * --serve-unix PATH (host test mode), serve a unix socket with the hybrid handshake.
+/* sbx-init's entry: as PID 1 in the VM, boot, start the egress relay (under its own small
+ * supervisor, which restarts it), then serve vsock port 1024 forever; with --serve-unix PATH
+ * (host test mode), serve a unix socket with the hybrid handshake.
  * Never returns or exits as PID 1 (the kernel would panic). */
 #include "guest/gi.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -59,6 +64,51 @@ static int listen_unix(const char *path)
 	return fd;
 }
 
+/* The relay's process: no root (its sockets are already bound), then the loop. No return. */
+static void relay_child(const struct gi_relay_cfg *cfg)
+{
+	struct rlimit nofile = {4096, 4096};
+
+	prctl(PR_SET_NAME, "sbx-relay");
+	signal(SIGPIPE, SIG_IGN);
+	setrlimit(RLIMIT_NOFILE, &nofile); /* two per connection, 1024 connections */
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		gi_log("relay: dropping root: %s", strerror(errno));
+	gi_relay_run(cfg);
+	_exit(1);
+}
+
+/* Fork the egress relay's supervisor: it binds the listeners once (as root) and runs the
+ * relay in a child, restarting it (after 1 s) whenever it dies, so a relay crash never
+ * reaches PID 1 and never leaves the guest without egress. */
+static void relay_start(void)
+{
+	pid_t sup = fork();
+
+	if (sup < 0)
+		gi_log("starting the egress relay: %s", strerror(errno));
+	if (sup != 0)
+		return;
+	prctl(PR_SET_NAME, "sbx-relay-sup");
+	static struct gi_relay_cfg cfg;
+	gi_relay_listen(&cfg);
+	for (;;) {
+		int st = 0;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			relay_child(&cfg);
+		if (pid > 0) {
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
+			gi_log("egress relay exited (%s %d); restarting",
+			       WIFSIGNALED(st) ? "signal" : "status",
+			       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		}
+		sleep(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
@@ -80,6 +130,7 @@ int main(int argc, char **argv)
 	gi_vm_mode = true;
 	gi_switch_users = true;
 	gi_boot();
+	relay_start();
 	for (;;) {
 		fd = listen_vsock();
 		if (fd >= 0) {

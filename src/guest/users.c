@@ -100,6 +100,10 @@ static int add_kv(struct gi_env *e, const char *k, const char *v)
 	return 0;
 }
 
+/* Egress: every process names the relay's explicit proxy; the first six take GI_PROXY_URL. */
+static const char *const proxy_vars[] = {"HTTP_PROXY",	"HTTPS_PROXY", "ALL_PROXY", "http_proxy",
+					 "https_proxy", "all_proxy",   "NO_PROXY",  "no_proxy"};
+
 int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char *const *req)
 {
 	size_t i, j;
@@ -110,6 +114,9 @@ int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char
 	    add_kv(e, "LOGNAME", u->name) < 0 || add_kv(e, "SHELL", u->shell) < 0 ||
 	    add_kv(e, "LANG", "C.UTF-8") < 0 || (tty && add_kv(e, "TERM", "xterm-256color") < 0))
 		return -1;
+	for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+		if (add_kv(e, proxy_vars[i], i < 6 ? GI_PROXY_URL : GI_NO_PROXY) < 0)
+			return -1;
 	for (i = 0; req && req[i]; i++) {
 		const char *eq = strchr(req[i], '=');
 		size_t kl = eq ? (size_t)(eq - req[i]) + 1 : strlen(req[i]);
