@@ -23,6 +23,8 @@ int cmd_reset(int argc, char **argv, const struct sbx_paths *p);
 int cmd_version(int argc, char **argv, const struct sbx_paths *p);
 /* implemented in cmd_template.c (images engineer); argv[0] is "template" */
 int cmd_template(int argc, char **argv, const struct sbx_paths *p);
+/* implemented in cmd_policy.c; argv[0] is "policy" */
+int cmd_policy(int argc, char **argv, const struct sbx_paths *p);
 
 /* ---- flag parsing (cli_args.c) ---- */
 
@@ -108,8 +110,6 @@ void cli_name_sanitize(const char *in, char *out, size_t outsz);
  */
 int cli_mount_parse(const char *arg, char *path, size_t len, bool *readonly);
 
-/* ---- table output (cli_args.c) ---- */
-
 /**
  * cli_abspath() - @given made absolute the way the user sees it: relative to the shell's $PWD
  * (when that is the current directory), with "." and repeated "/" removed but symlinks kept, so
@@ -117,6 +117,8 @@ int cli_mount_parse(const char *arg, char *path, size_t len, bool *readonly);
  * resolved with realpath() instead. Return: 0, or -1 (too long, or ".." that does not resolve).
  */
 int cli_abspath(const char *given, char *out, size_t len);
+
+/* ---- table output (cli_args.c) ---- */
 
 #define CLI_TABLE_MAX_COLS 8
 
@@ -213,6 +215,14 @@ int cli_create_sandbox(struct api *a, const struct sbx_paths *p, const struct cr
  */
 int cli_start_sandbox(struct api *a, const struct sbx_paths *p, const char *name, const char *agent,
 		      struct json_t **out);
+
+/**
+ * cli_policy_first_use() - when no default network policy was ever chosen and stdin and
+ * stderr are terminals, ask once (balanced, allow-all, deny-all; Enter = balanced) and
+ * PUT the answer; @quiet drops the confirmation line. Without a terminal it does nothing
+ * at all (no request, no output): sandboxes stay default deny. Never fails the caller.
+ */
+void cli_policy_first_use(struct api *a, bool quiet);
 
 /**
  * cli_tcg_notice() - print once per sbxd lifetime "sbx: KVM cannot run a stock kernel here

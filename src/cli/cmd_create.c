@@ -266,6 +266,7 @@ int cmd_create(int argc, char **argv, const struct sbx_paths *p)
 	json_t *sb;
 	if (api_init(&a, p) < 0)
 		return 1;
+	cli_policy_first_use(&a, c.quiet);
 	int rc = cli_create_sandbox(&a, p, &c, &sb);
 	api_close(&a);
 	if (rc)

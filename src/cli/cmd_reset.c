@@ -10,8 +10,9 @@
 static const char reset_help[] =
     "Usage: sbx reset [-f]\n"
     "\n"
-    "Stop and delete every sandbox with its disk. Templates and the kernel cache\n"
-    "are kept. Asks for confirmation on a terminal.\n"
+    "Stop and delete every sandbox with its disk, and reset the network policy\n"
+    "(rules, the default preset, the log). Templates and the kernel cache are kept.\n"
+    "Asks for confirmation on a terminal.\n"
     "\n"
     "Options:\n"
     "  -f, --force   do not ask (required when not on a terminal)\n"

@@ -285,6 +285,7 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 
 	if (api_init(&a, p) < 0)
 		return 1;
+	cli_policy_first_use(&a, c.quiet);
 	rc = cli_name_valid(pos[0]) ? api_get_sandbox(&a, pos[0], &sb) : 1;
 	if (rc < 0)
 		goto out;

@@ -3,6 +3,8 @@
  * request on another, except where sandbox.c serializes operations on one sandbox. */
 #include "daemon/api.h"
 #include "common/err.h"
+#include "daemon/api_policy.h"
+#include "daemon/netpol.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -364,7 +366,14 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 		return h_templates(api, c);
 	if (strcmp(url, "/v1/reset") == 0 && post) {
 		int st = sandbox_reset(api->ctx, err);
+		if (st == 204) /* reset also forgets the network policy (docs/API.md) */
+			st = netpol_reset(err, SBX_ERR_MAX);
 		return st == 204 ? send_json(c, 204, NULL) : send_error(c, (unsigned)st, err);
+	}
+	if (api_policy_match(url)) {
+		json_t *j;
+		unsigned st = api_policy_route(api->ctx, c, method, url, rq->body, rq->len, &j);
+		return send_json(c, st, j);
 	}
 	if (strncmp(url, pfx, strlen(pfx)) == 0) {
 		const char *rest = url + strlen(pfx);

@@ -4,6 +4,8 @@
 #include "common/err.h"
 #include "common/paths.h"
 #include "daemon/api.h"
+#include "daemon/egress/egress.h"
+#include "daemon/netpol.h"
 #include "daemon/sandbox.h"
 #include "daemon/supervisor.h"
 
@@ -176,7 +178,8 @@ int main(int argc, char **argv)
 			ctx.paths.runtime);
 	struct stat sock_st;
 	stat(sock, &sock_st);
-	if (store_open(dbp, &ctx.store) < 0 || sandbox_ctx_init(&ctx) < 0) {
+	if (store_open(dbp, &ctx.store) < 0 || sandbox_ctx_init(&ctx) < 0 ||
+	    netpol_init(&ctx) < 0 || egress_start() < 0) {
 		unlink(sock);
 		return 1;
 	}
@@ -215,6 +218,7 @@ int main(int argc, char **argv)
 		unlink(pidp);
 	for (int i = 0; i < 40 && api_active(api) > 0; i++)
 		usleep(50 * 1000);
+	netpol_flush(); /* the last second of the network log */
 	if (api_active(api) > 0) {
 		/* A start in flight: its VM is detached and recorded; the next sbxd reattaches. */
 		sbx_log("exiting with %d request(s) in flight", api_active(api));

@@ -2,6 +2,8 @@
  * through an engine, rm/reset, and the busy table serializing operations per sandbox.
  * Never formats HTTP or builds SQL; never lets a failed operation leave half a sandbox. */
 #include "daemon/sandbox.h"
+#include "daemon/egress/egress.h"
+#include "daemon/netpol.h"
 #include "common/assets.h"
 #include "common/err.h"
 #include "proto/agent_client.h"
@@ -475,6 +477,7 @@ unlock:
 void sandbox_mark_stopped(struct sbxd_ctx *ctx, struct sbx_sandbox *sb)
 {
 	const struct engine_ops *eng = engine_find(sb->engine);
+	egress_sandbox_remove(sb->name);
 	if (eng && (engine_proc_alive(&sb->run.vmm) || engine_proc_alive(&sb->run.vhost)))
 		eng->stop(&sb->run, 0);
 	if (sb->run_dir[0])
@@ -589,14 +592,22 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 			return 409;
 		}
 		shares[i].path = sb->mounts[i].path;
-		shares[i].readonly = sb->mounts[i].readonly;
 		shares[i].host_path = host_paths[i];
+		shares[i].readonly = sb->mounts[i].readonly;
 		shares[i].file = file;
 	}
 	rm_rf(sb->run_dir);
 	if (sbx_mkdir_p(sb->run_dir, 0700) < 0) {
 		sandbox_seterr(err, "cannot start %s: %s: %s", sb->name, sb->run_dir,
 			       strerror(errno));
+		sb->run_dir[0] = '\0';
+		return 500;
+	}
+	/* The guest's only way out: the egress sockets exist before the VM can use them. */
+	char eerr_net[256];
+	if (egress_sandbox_add(sb->name, sb->run_dir, eerr_net, sizeof(eerr_net)) < 0) {
+		sandbox_seterr(err, "cannot start %s: %s", sb->name, eerr_net);
+		rm_rf(sb->run_dir);
 		sb->run_dir[0] = '\0';
 		return 500;
 	}
@@ -812,6 +823,7 @@ int sandbox_rm(struct sbxd_ctx *ctx, const char *name, bool force, char *err)
 		rc = 500;
 		goto out;
 	}
+	netpol_sandbox_removed(name);
 	sbx_log("removed sandbox %s", name);
 	rc = 204;
 out:

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define MOUNTS_TEXT_MAX	     (STORE_MOUNTS_MAX * (PATH_MAX + 4))
 
 struct store {
@@ -36,6 +36,29 @@ static const char *schema_v1 = "CREATE TABLE IF NOT EXISTS sandboxes ("
 
 /* v2: the shares (mounts), one "rw PATH" / "ro PATH" line each; rows of v1 get none. */
 static const char *schema_v2 = "ALTER TABLE sandboxes ADD COLUMN mounts TEXT NOT NULL DEFAULT '';";
+
+/* v3: network policy (queries in store_policy.c): the rules, one row per policy with its
+ * canonical comma-separated resources; the decision log, one counted row per distinct
+ * decision; and key/value settings (the chosen preset). */
+static const char *schema_v3 =
+    "CREATE TABLE IF NOT EXISTS policies ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL UNIQUE,"
+    " decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny')),"
+    " scope TEXT NOT NULL DEFAULT '',"
+    " origin TEXT NOT NULL CHECK (origin IN ('user', 'preset')),"
+    " resources TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS policy_log ("
+    " id INTEGER PRIMARY KEY,"
+    " sandbox TEXT NOT NULL, proxy TEXT NOT NULL, host TEXT NOT NULL,"
+    " port INTEGER NOT NULL, allowed INTEGER NOT NULL, rule TEXT NOT NULL,"
+    " reason TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0,"
+    " bytes INTEGER NOT NULL DEFAULT 0, first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " UNIQUE (sandbox, proxy, host, port, allowed, rule, reason));"
+    "CREATE INDEX IF NOT EXISTS policy_log_last_seen ON policy_log (last_seen);"
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
 static const char *cols =
     "id, name, agent, workspace, memory_mib, cpus, engine, accel, status,"
@@ -100,19 +123,21 @@ int store_open(const char *path, struct store **out)
 		if (exec_sql(st->db, "BEGIN") < 0)
 			goto fail;
 		if (exec_sql(st->db, schema_v1) < 0 || exec_sql(st->db, schema_v2) < 0 ||
-		    exec_sql(st->db, "PRAGMA user_version=2; COMMIT") < 0) {
+		    exec_sql(st->db, schema_v3) < 0 ||
+		    exec_sql(st->db, "PRAGMA user_version=3; COMMIT") < 0) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
 		}
-	} else if (v < 2) {
+	} else if (v < 3) {
 		if (exec_sql(st->db, "BEGIN") < 0)
 			goto fail;
-		if (exec_sql(st->db, schema_v2) < 0 ||
-		    exec_sql(st->db, "PRAGMA user_version=2; COMMIT") < 0) {
+		if ((v < 2 && exec_sql(st->db, schema_v2) < 0) || exec_sql(st->db, schema_v3) < 0 ||
+		    exec_sql(st->db, "PRAGMA user_version=3; COMMIT") < 0) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
 		}
-		sbx_log("state database %s: migrated to schema 2 (shares)", path);
+		sbx_log("state database %s: migrated to schema 3 (%snetwork policy)", path,
+			v < 2 ? "shares, " : "");
 	}
 	*out = st;
 	return 0;

@@ -1,6 +1,7 @@
 /* sbxd's persistent state: the SQLite database <data>/sbx.db (WAL, versioned schema) and
- * the sandbox records in it, plus the sandbox name rules. All SQL lives in store.c; no
- * other file builds a query. Never starts or stops anything. */
+ * the sandbox records in it, plus the sandbox name rules. All SQL lives in store*.c
+ * (store.c: schema and sandboxes; store_policy.c: policies, log, settings); no other file
+ * builds a query. Never starts or stops anything. */
 #ifndef SBX_DAEMON_STORE_H
 #define SBX_DAEMON_STORE_H
 

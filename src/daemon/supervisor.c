@@ -2,6 +2,7 @@
  * start time, so a recycled pid is never taken for a VM; claims a sandbox (busy table)
  * before touching it, so it never races a start, stop or rm. */
 #include "daemon/supervisor.h"
+#include "daemon/egress/egress.h"
 #include "common/err.h"
 
 #include <pthread.h>
@@ -29,6 +30,9 @@ int supervisor_reattach(struct sbxd_ctx *ctx)
 				snprintf(sb->status, sizeof(sb->status), "running");
 				store_update_state(ctx->store, sb);
 			}
+			char eerr[256];
+			if (egress_sandbox_add(sb->name, sb->run_dir, eerr, sizeof(eerr)) < 0)
+				sbx_log("sandbox %s: its guest has no network: %s", sb->name, eerr);
 			sbx_log("reattached to sandbox %s (qemu pid %d, sbx-vhost pid %d)",
 				sb->name, (int)sb->run.vmm.pid, (int)sb->run.vhost.pid);
 			reattached++;

@@ -134,6 +134,7 @@ struct rconn {
 	bool c_eof, h_eof;    /* read side reached EOF */
 	bool c_shut, h_shut;  /* we sent our FIN to it */
 	bool broken;	      /* DNS client not reading its answers: reset at the next look */
+	bool h_data;	      /* the host stream delivered at least one byte */
 	unsigned dns_out;     /* DNS client: its queries the host has not answered yet */
 	uint32_t cev, hev;    /* events registered in epoll (0: not registered) */
 	struct rbuf up, down; /* client -> host, host -> client */
@@ -388,11 +389,18 @@ static void conn_pump(struct rconn *c)
 		c->h_shut = true;
 	}
 	if (!c->h_eof) {
+		size_t before = c->down.len;
+
 		r = fill(c->hfd, &c->down);
 		if (r < 0)
 			goto reset;
 		c->h_eof = r == 1;
+		c->h_data |= c->down.len != before;
 	}
+	/* transparent: the host ending the stream before a single byte is how sbxd refuses
+	 * (policy) or fails to connect: the client gets a reset, as from a firewall */
+	if (c->kind == K_TRANSP && c->h_eof && !c->h_data)
+		goto reset;
 	if (drain(c->cfd, &c->down) < 0)
 		goto reset;
 	if (c->h_eof && c->down.len == 0 && !c->c_shut) {

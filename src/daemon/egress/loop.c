@@ -1,0 +1,412 @@
+/* The egress thread: one event loop serving every running sandbox's egress listeners and
+ * connections, commands from API threads (add/remove a sandbox) through a pipe, deadlines
+ * swept a few times a second, and resolver results. Owns every egress fd and struct; other
+ * threads only enqueue commands. Never blocks: all sockets are non-blocking. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "daemon/dns/pool.h"
+#include "daemon/egress/egress.h"
+#include "daemon/egress/egress_int.h"
+
+#define POOL_SIZE 65536
+
+static const unsigned kind_port[EG_KINDS] = {EGRESS_PORT_PROXY, EGRESS_PORT_TRANSPARENT,
+					     EGRESS_PORT_DNS};
+
+struct cmd {
+	bool add;
+	char name[64];
+	int lfd[EG_KINDS];
+	bool done;
+	struct cmd *next;
+};
+
+static struct evloop *loop;
+static pthread_mutex_t cmd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cmd_cv = PTHREAD_COND_INITIALIZER;
+static struct cmd *cmds;
+static int cmd_pipe[2] = {-1, -1};
+static struct eg_sandbox *sandboxes;
+static uint64_t next_id = 1;
+static bool started;
+
+long long eg_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+struct evloop *eg_loop(void)
+{
+	return loop;
+}
+
+/* ---- connections ---- */
+
+static void on_conn_fd(int fd, uint32_t events, void *opaque)
+{
+	struct eg_conn *c = opaque;
+
+	if (c->kind == EG_DNS)
+		eg_dns_event(c, fd, events);
+	else
+		eg_conn_event(c, fd, events);
+}
+
+static void set_interest(struct eg_conn *c, int fd, uint32_t *have, uint32_t want)
+{
+	if (fd < 0 || *have == want)
+		return;
+	if (!*have)
+		evloop_add(loop, fd, want, on_conn_fd, c);
+	else if (!want)
+		evloop_del(loop, fd);
+	else
+		evloop_mod(loop, fd, want);
+	*have = want;
+}
+
+/**
+ * eg_conn_update() - register the epoll interest @c's state and buffers call for.
+ */
+void eg_conn_update(struct eg_conn *c)
+{
+	uint32_t cw = 0, uw = 0;
+	bool c_read = !c->c_eof && c->c2u.len < c->c2u.cap;
+
+	switch (c->state) {
+	case EG_ST_ORIG:
+	case EG_ST_PEEK:
+		cw = c_read ? EPOLLIN : 0;
+		break;
+	case EG_ST_RESOLVE:
+		break;
+	case EG_ST_CONNECT:
+		uw = EPOLLOUT;
+		break;
+	case EG_ST_HELLO:
+	case EG_ST_SPLICE:
+		if (c_read)
+			cw |= EPOLLIN;
+		if (c->u2c.len > c->u2c.off)
+			cw |= EPOLLOUT;
+		if (!c->u_eof && c->u2c.len < c->u2c.cap)
+			uw |= EPOLLIN;
+		if (c->state == EG_ST_SPLICE && c->c2u.len > c->c2u.off)
+			uw |= EPOLLOUT;
+		break;
+	case EG_ST_FINISH:
+		cw = EPOLLOUT;
+		break;
+	}
+	if (c->kind == EG_DNS) {
+		cw = c_read ? EPOLLIN : 0;
+		if (c->u2c.len > c->u2c.off)
+			cw |= EPOLLOUT;
+	}
+	set_interest(c, c->cfd, &c->cev, cw);
+	set_interest(c, c->ufd, &c->uev, uw);
+}
+
+/**
+ * eg_conn_close() - log (if not yet), close both sides and free @c.
+ */
+void eg_conn_close(struct eg_conn *c)
+{
+	set_interest(c, c->cfd, &c->cev, 0);
+	set_interest(c, c->ufd, &c->uev, 0);
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->ufd >= 0)
+		close(c->ufd);
+	c->cfd = c->ufd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (c->sb)
+		c->sb->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->sb)
+		c->sb->nconns--;
+	free(c->c2u.d);
+	free(c->u2c.d);
+	free(c);
+}
+
+static struct eg_conn *conn_find(uint64_t id)
+{
+	for (struct eg_sandbox *sb = sandboxes; sb; sb = sb->next)
+		for (struct eg_conn *c = sb->conns; c; c = c->next)
+			if (c->id == id)
+				return c;
+	return NULL;
+}
+
+static void on_resolved(uint64_t token, int err, const struct pol_addr *addrs, size_t n)
+{
+	struct eg_conn *c = conn_find(token);
+
+	if (c && c->state == EG_ST_RESOLVE)
+		eg_conn_resolved(c, err, addrs, n);
+}
+
+static void on_accept(int lfd, uint32_t events, void *opaque)
+{
+	struct eg_sandbox *sb = opaque;
+	enum eg_kind kind = EG_PROXY;
+	struct eg_conn *c;
+	int fd;
+
+	for (int k = 0; k < EG_KINDS; k++)
+		if (sb->lfd[k] == lfd)
+			kind = (enum eg_kind)k;
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		c = sb->nconns < EG_CONNS_MAX ? calloc(1, sizeof(*c)) : NULL;
+		if (c) {
+			c->c2u.cap = EG_C2U_CAP;
+			c->c2u.d = malloc(c->c2u.cap);
+			c->u2c.cap = kind == EG_DNS ? EG_C2U_CAP : EG_U2C_CAP;
+			c->u2c.d = malloc(c->u2c.cap);
+		}
+		if (!c || !c->c2u.d || !c->u2c.d) {
+			if (c) {
+				free(c->c2u.d);
+				free(c->u2c.d);
+				free(c);
+			}
+			sbx_log("egress %s: refusing a connection (%s)", sb->name,
+				sb->nconns >= EG_CONNS_MAX ? "too many open" : "out of memory");
+			close(fd);
+			continue;
+		}
+		c->id = next_id++;
+		c->sb = sb;
+		c->kind = kind;
+		c->cfd = fd;
+		c->ufd = -1;
+		c->next = sb->conns;
+		if (sb->conns)
+			sb->conns->prev = c;
+		sb->conns = c;
+		sb->nconns++;
+		c->deadline = eg_now_ms() + (kind == EG_DNS ? EG_IDLE_MS : EG_HEAD_MS);
+		if (kind == EG_DNS) {
+			c->proxy = "dns";
+			c->state = EG_ST_SPLICE;
+			eg_conn_update(c);
+		} else {
+			eg_conn_start(c);
+		}
+	}
+}
+
+static void sweep_deadlines(void)
+{
+	long long now = eg_now_ms();
+
+	for (struct eg_sandbox *sb = sandboxes; sb; sb = sb->next) {
+		struct eg_conn *c = sb->conns, *next;
+
+		for (; c; c = next) {
+			next = c->next;
+			if (c->deadline && now >= c->deadline)
+				eg_conn_timeout(c);
+		}
+	}
+}
+
+/* ---- sandboxes ---- */
+
+static void sandbox_free(struct eg_sandbox *sb)
+{
+	while (sb->conns)
+		eg_conn_close(sb->conns);
+	for (int k = 0; k < EG_KINDS; k++)
+		if (sb->lfd[k] >= 0) {
+			evloop_del(loop, sb->lfd[k]);
+			close(sb->lfd[k]);
+		}
+	dns_pool_free(sb->pool);
+	free(sb);
+}
+
+static void do_remove(const char *name)
+{
+	struct eg_sandbox **pp = &sandboxes;
+
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->name, name) == 0) {
+			struct eg_sandbox *sb = *pp;
+			*pp = sb->next;
+			sandbox_free(sb);
+			return;
+		}
+}
+
+static void do_add(struct cmd *cm)
+{
+	struct eg_sandbox *sb;
+
+	do_remove(cm->name); /* a restart replaces the old listeners */
+	sb = calloc(1, sizeof(*sb));
+	if (!sb || !(sb->pool = dns_pool_new(POOL_SIZE))) {
+		sbx_log("egress %s: out of memory: its guest has no network", cm->name);
+		for (int k = 0; k < EG_KINDS; k++)
+			close(cm->lfd[k]);
+		free(sb);
+		return;
+	}
+	snprintf(sb->name, sizeof(sb->name), "%s", cm->name);
+	for (int k = 0; k < EG_KINDS; k++) {
+		sb->lfd[k] = cm->lfd[k];
+		evloop_add(loop, sb->lfd[k], EPOLLIN, on_accept, sb);
+	}
+	sb->next = sandboxes;
+	sandboxes = sb;
+}
+
+static void on_cmd(int fd, uint32_t events, void *opaque)
+{
+	char drain[64];
+
+	while (read(fd, drain, sizeof(drain)) > 0)
+		;
+	pthread_mutex_lock(&cmd_lock);
+	for (struct cmd *cm = cmds; cm; cm = cm->next) {
+		if (cm->done)
+			continue;
+		if (cm->add)
+			do_add(cm);
+		else
+			do_remove(cm->name);
+		cm->done = true;
+	}
+	pthread_cond_broadcast(&cmd_cv);
+	pthread_mutex_unlock(&cmd_lock);
+}
+
+/* Queue @cm and wait until the egress thread ran it. */
+static void run_cmd(struct cmd *cm)
+{
+	pthread_mutex_lock(&cmd_lock);
+	cm->next = cmds;
+	cmds = cm;
+	(void)!write(cmd_pipe[1], "c", 1);
+	while (!cm->done)
+		pthread_cond_wait(&cmd_cv, &cmd_lock);
+	for (struct cmd **pp = &cmds; *pp; pp = &(*pp)->next)
+		if (*pp == cm) {
+			*pp = cm->next;
+			break;
+		}
+	pthread_mutex_unlock(&cmd_lock);
+}
+
+static void *egress_main(void *arg)
+{
+	long long last = eg_now_ms();
+
+	for (;;) {
+		evloop_run_once(loop, 250);
+		if (eg_now_ms() - last >= 250) {
+			last = eg_now_ms();
+			sweep_deadlines();
+		}
+	}
+	return arg;
+}
+
+int egress_start(void)
+{
+	pthread_t t;
+	int rc;
+
+	if (started)
+		return 0;
+	loop = evloop_new();
+	if (!loop || pipe2(cmd_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    evloop_add(loop, cmd_pipe[0], EPOLLIN, on_cmd, NULL) < 0) {
+		sbx_err("egress: cannot set up its event loop: %s", strerror(errno));
+		return -1;
+	}
+	if (eg_resolver_start(loop, on_resolved) < 0)
+		return -1;
+	rc = pthread_create(&t, NULL, egress_main, NULL);
+	if (rc) {
+		sbx_err("egress: cannot start its thread: %s", strerror(rc));
+		return -1;
+	}
+	pthread_detach(t);
+	started = true;
+	return 0;
+}
+
+static int listen_at(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "egress socket path %s too long (use a shorter SBX_HOME)",
+			 path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0) {
+		snprintf(err, errlen, "egress socket %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int egress_sandbox_add(const char *name, const char *run_dir, char *err, size_t errlen)
+{
+	struct cmd cm = {.add = true};
+	char path[PATH_MAX];
+
+	if (!started) {
+		snprintf(err, errlen, "egress service not running (see sbxd.log)");
+		return -1;
+	}
+	snprintf(cm.name, sizeof(cm.name), "%s", name);
+	for (int k = 0; k < EG_KINDS; k++) {
+		cm.lfd[k] = -1;
+		if (snprintf(path, sizeof(path), "%s/vsock.sock_%u", run_dir, kind_port[k]) >=
+			(int)sizeof(path) ||
+		    (cm.lfd[k] = listen_at(path, err, errlen)) < 0) {
+			for (int j = 0; j < k; j++)
+				close(cm.lfd[j]);
+			return -1;
+		}
+	}
+	run_cmd(&cm);
+	return 0;
+}
+
+void egress_sandbox_remove(const char *name)
+{
+	struct cmd cm = {.add = false};
+
+	if (!started)
+		return;
+	snprintf(cm.name, sizeof(cm.name), "%s", name);
+	run_cmd(&cm);
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# End-to-end test of egress (issue 4) with the real sbxd and ONE sandbox: local HTTP and HTTPS
+# servers (a test CA made here) stand in for the outside, names map to 127.0.0.1 through
+# SBX_HOSTS_FILE (sbxd's resolver test hook). Checks policy DNS, the explicit proxy (HTTP and
+# CONNECT, 403s that name the rule and the fix, SNI that must match CONNECT), the transparent
+# path (synthetic addresses, SNI/Host, bare IPs reset), the private-address check at connect
+# time (DNS rebinding), rule changes applied to the running sandbox, UDP going nowhere, many
+# concurrent connections and the network log. Cleans up every process and file it starts.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+top=$PWD
+SBX=${SBX:-$top/build/sbx}
+export SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
+tmp=$(mktemp -d /tmp/sbxegress.XXXXXX)
+export SBX_HOME=$tmp/h
+export SBX_HOSTS_FILE=$tmp/hosts
+ws=$tmp/ws
+n=egr
+srv_pids=()
+
+. "$top/tests/e2e/lib/sandbox.bash"
+cleanup() {
+	for p in "${srv_pids[@]}"; do kill "$p" 2>/dev/null; done
+	sbx_test_cleanup
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ ! -f $SBX_CACHE_DIR/templates/shell/rootfs.img ]] ||
+	! ls "$SBX_CACHE_DIR"/kernel/*/vmlinux >/dev/null 2>&1; then
+	echo "SKIP egress: no prepared cache in $SBX_CACHE_DIR (kernel + shell template)"
+	exit 0
+fi
+mkdir -p "$ws" "$tmp/www"
+echo "hello from the host" >"$tmp/www/hello.txt"
+head -c 3000000 /dev/urandom >"$tmp/www/big.bin"
+
+# ---- the outside: a test CA, an HTTP and an HTTPS server on 127.0.0.1 ----
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sbx-test-ca -keyout "$tmp/ca.key" \
+	-out "$ws/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj /CN=tls.test -keyout "$tmp/srv.key" -out "$tmp/srv.csr" \
+	>/dev/null 2>&1
+printf 'subjectAltName=DNS:tls.test,DNS:other.test\n' >"$tmp/ext"
+openssl x509 -req -in "$tmp/srv.csr" -CA "$ws/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
+	-days 2 -extfile "$tmp/ext" -out "$tmp/srv.pem" >/dev/null 2>&1
+cat >"$tmp/serve.py" <<'EOF'
+import http.server, socketserver, ssl, sys, os
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.path == "/host":
+            body = (self.headers.get("Host", "") + "\n").encode()
+            self.send_response(200); self.send_header("Content-Length", str(len(body)))
+            self.end_headers(); self.wfile.write(body); return
+        super().do_GET()
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+os.chdir(sys.argv[1])
+s = S(("127.0.0.1", 0), H)
+if len(sys.argv) > 2:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+EOF
+python3 "$tmp/serve.py" "$tmp/www" >"$tmp/http.port" 2>/dev/null &
+srv_pids+=($!)
+python3 "$tmp/serve.py" "$tmp/www" "$tmp/srv.pem" "$tmp/srv.key" >"$tmp/https.port" 2>/dev/null &
+srv_pids+=($!)
+for _ in $(seq 50); do [[ -s $tmp/http.port && -s $tmp/https.port ]] && break; sleep 0.1; done
+HP=$(cat "$tmp/http.port")
+SP=$(cat "$tmp/https.port")
+cat >"$SBX_HOSTS_FILE" <<EOF
+127.0.0.1 allowed.test tls.test denied.test persb.test a.rebind.test live.test
+EOF
+
+X() { timeout 120 "$SBX" exec "$n" "$@"; }
+got=$("$SBX" create -q --name $n -m 1g shell "$ws" 2>"$tmp/err")
+expect create "$n" "$got"
+
+# rules before the first boot: exact names (explicit, so 127.0.0.1 is reachable), a wildcard
+# that must NOT open a private address, one name for this sandbox only
+"$SBX" policy allow network -g "allowed.test,tls.test,live.test" >/dev/null 2>"$tmp/err" &&
+	pass rule-allow-global || fail rule-allow-global "$(cat "$tmp/err")"
+"$SBX" policy allow network -g "*.rebind.test" >/dev/null 2>&1
+"$SBX" policy allow network $n "persb.test" >/dev/null 2>"$tmp/err" &&
+	pass rule-allow-sandbox || fail rule-allow-sandbox "$(cat "$tmp/err")"
+
+# ---- inside: no network device, DNS through policy ----
+expect boot-ok "ok" "$(X echo ok 2>/dev/null)"
+expect only-lo-and-sbx0 "lo sbx0" "$(X sh -c "ip -o link | awk -F': ' '{print \$2}' | sort | tr '\n' ' '" 2>&1 | sed 's/ $//')"
+got=$(X getent hosts allowed.test 2>&1)
+[[ $got == 198.1[89].* ]] && pass dns-allowed-synthetic || fail dns-allowed-synthetic "$got"
+X getent hosts denied.test >/dev/null 2>&1
+expect dns-denied-nxdomain 2 "$?"
+X getent hosts metadata.google.internal >/dev/null 2>&1
+expect dns-metadata-nxdomain 2 "$?"
+
+# ---- explicit proxy (HTTP_PROXY is set for every process) ----
+expect http-allowed "hello from the host" "$(X curl -sS --max-time 20 http://allowed.test:$HP/hello.txt 2>&1)"
+expect http-host-header "allowed.test:$HP" "$(X curl -sS --max-time 20 http://allowed.test:$HP/host 2>&1)"
+X curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://denied.test:$HP/ >"$tmp/code" 2>&1
+expect http-denied-403 403 "$(cat "$tmp/code")"
+X curl -s --max-time 20 http://denied.test:$HP/ >"$tmp/body" 2>&1
+if grep -q "denied.test:$HP" "$tmp/body" && grep -q "default" "$tmp/body" &&
+	grep -q "sbx policy allow network $n \"denied.test\"" "$tmp/body"; then
+	pass http-403-names-host-rule-fix
+else
+	fail http-403-names-host-rule-fix "$(cat "$tmp/body")"
+fi
+expect https-connect "hello from the host" \
+	"$(X curl -sS --max-time 20 --cacert "$ws/ca.pem" https://tls.test:$SP/hello.txt 2>&1)"
+expect sandbox-scoped-rule "hello from the host" "$(X curl -sS --max-time 20 http://persb.test:$HP/hello.txt 2>&1)"
+# domain fronting: CONNECT to an allowed host, SNI of another -> cut
+X curl -s --max-time 20 --cacert "$ws/ca.pem" --connect-to "tls.test:$SP:allowed.test:$SP" \
+	https://tls.test:$SP/hello.txt >"$tmp/out" 2>&1
+rc=$?
+[[ $rc -ne 0 ]] && ! grep -q "hello from" "$tmp/out" && pass connect-sni-mismatch-refused ||
+	fail connect-sni-mismatch-refused "rc=$rc $(cat "$tmp/out")"
+# DNS rebinding: *.rebind.test is allowed, but it resolves to 127.0.0.1, which only an exact
+# rule may open
+X curl -s --max-time 20 http://a.rebind.test:$HP/hello.txt >"$tmp/body" 2>&1
+grep -q "127.0.0.0/8" "$tmp/body" && pass private-address-blocked-at-connect ||
+	fail private-address-blocked-at-connect "$(cat "$tmp/body")"
+got=$(X sh -c "curl -sS --max-time 60 http://allowed.test:$HP/big.bin | sha256sum" 2>&1)
+expect http-3mb-checksum "$(sha256sum <"$tmp/www/big.bin")" "$got"
+
+# ---- transparent: a tool that ignores the proxy variables ----
+expect transparent-http "hello from the host" \
+	"$(X curl -sS --noproxy '*' --max-time 20 http://allowed.test:$HP/hello.txt 2>&1)"
+expect transparent-https "hello from the host" \
+	"$(X curl -sS --noproxy '*' --max-time 20 --cacert "$ws/ca.pem" https://tls.test:$SP/hello.txt 2>&1)"
+expect transparent-python "hello from the host" \
+	"$(X env -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy python3 -c "import urllib.request; print(urllib.request.urlopen('http://allowed.test:$HP/hello.txt', timeout=20).read().decode().strip())" 2>&1)"
+t0=$(date +%s%3N)
+X curl -s --noproxy '*' --max-time 20 http://203.0.113.7/ >/dev/null 2>&1
+rc=$?
+dt=$(($(date +%s%3N) - t0))
+[[ $rc -ne 0 && $rc -ne 28 ]] && pass transparent-bare-ip-reset || fail transparent-bare-ip-reset "rc=$rc after ${dt} ms"
+X curl -s --noproxy '*' --max-time 20 http://198.18.200.200/ >/dev/null 2>&1
+rc=$?
+[[ $rc -ne 0 && $rc -ne 28 ]] && pass transparent-unknown-synthetic-reset || fail transparent-unknown-synthetic-reset "rc=$rc"
+got=$(X python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(b'\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01', ('8.8.8.8', 53))
+try:
+    s.recvfrom(512); print('answered')
+except Exception as e:
+    print('nothing')" 2>&1)
+expect udp-goes-nowhere nothing "$got"
+
+# ---- rule changes reach the running sandbox at once; deny wins ----
+expect live-before "hello from the host" "$(X curl -sS --max-time 20 http://live.test:$HP/hello.txt 2>&1)"
+"$SBX" policy deny network -g "live.test" >/dev/null 2>&1
+X curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://live.test:$HP/hello.txt >"$tmp/code" 2>&1
+expect live-deny-wins-403 403 "$(cat "$tmp/code")"
+name=$("$SBX" policy ls --json 2>/dev/null | python3 -c 'import json,sys; print([p["name"] for p in json.load(sys.stdin) if p["decision"]=="deny"][0])' 2>/dev/null)
+"$SBX" policy rm "$name" >/dev/null 2>&1
+expect live-after-rm "hello from the host" "$(X curl -sS --max-time 20 http://live.test:$HP/hello.txt 2>&1)"
+
+# ---- many at once ----
+got=$(X sh -c "for i in \$(seq 50); do curl -s --max-time 60 http://allowed.test:$HP/hello.txt & done; wait" 2>&1 | grep -c "hello from the host")
+expect concurrent-50 50 "$got"
+
+# ---- the log and check ----
+sleep 1.5
+"$SBX" policy log $n --json >"$tmp/log.json" 2>&1
+if python3 - "$tmp/log.json" "$HP" <<'EOF'; then pass policy-log-rows; else fail policy-log-rows "$(head -c 600 "$tmp/log.json")"; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+allowed, blocked = j["allowed"], j["blocked"]
+def has(rows, host, proxy, **kw):
+    return any(r["host"] == host and r["proxy"] == proxy and all(r.get(k) == v for k, v in kw.items()) for r in rows)
+assert has(allowed, "allowed.test", "http"), allowed
+assert has(allowed, "allowed.test", "transparent"), allowed
+assert has(allowed, "tls.test", "connect"), allowed
+assert has(allowed, "allowed.test", "dns"), allowed
+assert has(blocked, "denied.test", "dns"), blocked
+assert has(blocked, "a.rebind.test", "http"), blocked
+assert any(r["host"] == "allowed.test" and r["proxy"] == "http" and r["count"] >= 50 for r in allowed), allowed
+EOF
+"$SBX" policy check $n "allowed.test:443" >"$tmp/out" 2>&1
+expect policy-check-allow 0 "$?"
+"$SBX" policy check $n "denied.test" >"$tmp/out" 2>&1
+expect policy-check-deny 1 "$?"
+
+# ---- a restart keeps the rules and the egress path ----
+timeout 120 "$SBX" stop $n >/dev/null 2>&1
+expect after-restart "hello from the host" "$(X curl -sS --max-time 20 http://allowed.test:$HP/hello.txt 2>&1)"
+timeout 120 "$SBX" rm -f $n >/dev/null 2>&1
+[[ ! -e $SBX_HOME/run/vm ]] || [[ -z $(ls "$SBX_HOME/run/vm" 2>/dev/null) ]] && pass rm-cleans-sockets ||
+	fail rm-cleans-sockets "$(ls -R "$SBX_HOME/run/vm")"
+
+[[ $fails -eq 0 ]]
