@@ -40,7 +40,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sbx-test-ca -keyout 
 	-out "$ws/ca.pem" >/dev/null 2>&1
 openssl req -newkey rsa:2048 -nodes -subj /CN=tls.test -keyout "$tmp/srv.key" -out "$tmp/srv.csr" \
 	>/dev/null 2>&1
-printf 'subjectAltName=DNS:tls.test,DNS:other.test\n' >"$tmp/ext"
+printf 'subjectAltName=DNS:tls.test,DNS:other.test,DNS:portonly.test\n' >"$tmp/ext"
 openssl x509 -req -in "$tmp/srv.csr" -CA "$ws/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
 	-days 2 -extfile "$tmp/ext" -out "$tmp/srv.pem" >/dev/null 2>&1
 cat >"$tmp/serve.py" <<'EOF'
@@ -73,8 +73,18 @@ for _ in $(seq 50); do [[ -s $tmp/http.port && -s $tmp/https.port ]] && break; s
 HP=$(cat "$tmp/http.port")
 SP=$(cat "$tmp/https.port")
 cat >"$SBX_HOSTS_FILE" <<EOF
-127.0.0.1 allowed.test tls.test denied.test persb.test a.rebind.test live.test
+127.0.0.1 allowed.test tls.test denied.test persb.test a.rebind.test live.test portonly.test
+169.254.169.254 m.bad.test
+10.0.0.1 t.bad.test
 EOF
+# a git repository served over plain HTTP (dumb protocol) by the same server
+git init -q --bare "$tmp/www/repo.git"
+git clone -q "$tmp/www/repo.git" "$tmp/src" 2>/dev/null
+echo "from the host repo" >"$tmp/src/README"
+git -C "$tmp/src" add README && git -C "$tmp/src" -c user.name=t -c user.email=t@e commit -qm one &&
+	git -C "$tmp/src" push -q origin HEAD:master 2>/dev/null
+git -C "$tmp/www/repo.git" symbolic-ref HEAD refs/heads/master
+git -C "$tmp/www/repo.git" update-server-info
 
 X() { timeout 120 "$SBX" exec "$n" "$@"; }
 got=$("$SBX" create -q --name $n -m 1g shell "$ws" 2>"$tmp/err")
@@ -84,7 +94,7 @@ expect create "$n" "$got"
 # that must NOT open a private address, one name for this sandbox only
 "$SBX" policy allow network -g "allowed.test,tls.test,live.test" >/dev/null 2>"$tmp/err" &&
 	pass rule-allow-global || fail rule-allow-global "$(cat "$tmp/err")"
-"$SBX" policy allow network -g "*.rebind.test" >/dev/null 2>&1
+"$SBX" policy allow network -g "*.rebind.test,**.bad.test,portonly.test:$SP" >/dev/null 2>&1
 "$SBX" policy allow network $n "persb.test" >/dev/null 2>"$tmp/err" &&
 	pass rule-allow-sandbox || fail rule-allow-sandbox "$(cat "$tmp/err")"
 
@@ -124,6 +134,61 @@ rc=$?
 X curl -s --max-time 20 http://a.rebind.test:$HP/hello.txt >"$tmp/body" 2>&1
 grep -q "127.0.0.0/8" "$tmp/body" && pass private-address-blocked-at-connect ||
 	fail private-address-blocked-at-connect "$(cat "$tmp/body")"
+# ---- the bypass matrix: each attempt refused (and logged) ----
+X curl -s --max-time 20 http://m.bad.test/ >"$tmp/body" 2>&1
+grep -q "169.254.0.0/16" "$tmp/body" && pass bypass-name-to-metadata-ip || fail bypass-name-to-metadata-ip "$(cat "$tmp/body")"
+X curl -s --max-time 20 http://t.bad.test/ >"$tmp/body" 2>&1
+grep -q "10.0.0.0/8" "$tmp/body" && pass bypass-name-to-10-net || fail bypass-name-to-10-net "$(cat "$tmp/body")"
+X curl -s --max-time 20 -o /dev/null -w '%{http_connect}' -p https://portonly.test:$HP/ >"$tmp/code" 2>/dev/null
+expect bypass-connect-denied-port 403 "$(cat "$tmp/code")"
+expect connect-allowed-port "hello from the host" \
+	"$(X curl -sS --max-time 20 --cacert "$ws/ca.pem" https://portonly.test:$SP/hello.txt 2>&1)"
+X curl -s --max-time 20 -o /dev/null -w '%{http_code}' -H 'Host: denied.test' http://allowed.test:$HP/host >"$tmp/code" 2>&1
+expect bypass-host-header-mismatch 403 "$(cat "$tmp/code")"
+X curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://203.0.113.7/ >"$tmp/code" 2>&1
+expect bypass-proxy-raw-ip 403 "$(cat "$tmp/code")"
+got=$(X curl -s -6 --noproxy '*' --max-time 10 -o /dev/null http://[2001:db8::1]/ 2>&1)
+rc=$?
+[[ $rc -ne 0 && $rc -ne 28 ]] && pass bypass-ipv6-fails-fast || fail bypass-ipv6-fails-fast "rc=$rc $got"
+got=$(timeout 60 "$SBX" exec -u root $n python3 -c "
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); s.settimeout(2)
+pkt = struct.pack('!BBHHH', 8, 0, 0xf7fe, 1, 0)
+try:
+    s.sendto(pkt, ('1.1.1.1', 0)); s.recvfrom(512); print('answered')
+except Exception:
+    print('nothing')" 2>&1)
+expect bypass-icmp-nowhere nothing "$got"
+got=$(X python3 -c "
+import socket, struct
+label = 'a' * 60
+name = b''.join(bytes([len(l)]) + l.encode() for l in [label, label, 'b' * 50, 'tunnel', 'test']) + b'\0'
+q = struct.pack('!HHHHHH', 0x4242, 0x0100, 1, 0, 0, 0) + name + struct.pack('!HH', 16, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+s.sendto(q, ('198.18.0.1', 53)); r = s.recv(2048)
+print('rcode=%d answers=%d' % (r[3] & 15, struct.unpack('!H', r[6:8])[0]))" 2>&1)
+expect bypass-dns-tunnel-txt "rcode=3 answers=0" "$got"
+X curl -s --max-time 20 -o /dev/null -w '%{http_code}' -x http://127.0.0.1:3128 --noproxy '' http://127.0.0.1:$HP/hello.txt >"$tmp/code" 2>&1
+expect localhost-ip-blocked-by-default 403 "$(cat "$tmp/code")"
+"$SBX" policy allow network -g "127.0.0.1/32:$HP,localhost:$HP" >/dev/null 2>&1
+expect localhost-cidr-rule-opens "hello from the host" \
+	"$(X curl -sS --max-time 20 -x http://127.0.0.1:3128 --noproxy '' http://127.0.0.1:$HP/hello.txt 2>&1)"
+expect localhost-name-rule-opens "hello from the host" \
+	"$(X curl -sS --max-time 20 -x http://127.0.0.1:3128 --noproxy '' http://localhost:$HP/hello.txt 2>&1)"
+
+# ---- real tools on both paths ----
+X git clone -q http://allowed.test:$HP/repo.git "$ws/clone-proxy" >"$tmp/out" 2>&1
+expect git-clone-proxy "from the host repo" "$(cat "$ws/clone-proxy/README" 2>&1)"
+X env -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy git clone -q \
+	http://allowed.test:$HP/repo.git "$ws/clone-transparent" >"$tmp/out" 2>&1
+expect git-clone-transparent "from the host repo" "$(cat "$ws/clone-transparent/README" 2>&1)"
+expect python-proxy "hello from the host" \
+	"$(X python3 -c "import urllib.request; print(urllib.request.urlopen('http://allowed.test:$HP/hello.txt', timeout=20).read().decode().strip())" 2>&1)"
+expect node-transparent "hello from the host" \
+	"$(X node -e "require('http').get('http://allowed.test:$HP/hello.txt', r => { let d = ''; r.on('data', c => d += c); r.on('end', () => console.log(d.trim())); })" 2>&1)"
+expect node-https-transparent "hello from the host" \
+	"$(X env NODE_EXTRA_CA_CERTS="$ws/ca.pem" node -e "require('https').get('https://tls.test:$SP/hello.txt', r => { let d = ''; r.on('data', c => d += c); r.on('end', () => console.log(d.trim())); })" 2>&1)"
+
 got=$(X sh -c "curl -sS --max-time 60 http://allowed.test:$HP/big.bin | sha256sum" 2>&1)
 expect http-3mb-checksum "$(sha256sum <"$tmp/www/big.bin")" "$got"
 
@@ -168,7 +233,7 @@ expect concurrent-50 50 "$got"
 # ---- the log and check ----
 sleep 1.5
 "$SBX" policy log $n --json >"$tmp/log.json" 2>&1
-if python3 - "$tmp/log.json" "$HP" <<'EOF'; then pass policy-log-rows; else fail policy-log-rows "$(head -c 600 "$tmp/log.json")"; fi
+if python3 - "$tmp/log.json" "$HP" <<'EOF' 2>"$tmp/pyerr"; then pass policy-log-rows; else fail policy-log-rows "$(tail -n 2 "$tmp/pyerr" | cut -c1-400)"; fi
 import json, sys
 j = json.load(open(sys.argv[1]))
 allowed, blocked = j["allowed"], j["blocked"]
@@ -180,6 +245,13 @@ assert has(allowed, "tls.test", "connect"), allowed
 assert has(allowed, "allowed.test", "dns"), allowed
 assert has(blocked, "denied.test", "dns"), blocked
 assert has(blocked, "a.rebind.test", "http"), blocked
+assert has(blocked, "m.bad.test", "http"), blocked
+assert has(blocked, "allowed.test", "http"), blocked  # the Host mismatch
+assert has(blocked, "portonly.test", "connect"), blocked
+assert has(blocked, "203.0.113.7", "http"), blocked
+assert has(blocked, "203.0.113.7", "transparent"), blocked
+assert has(blocked, "allowed.test", "connect"), blocked  # SNI fronting: logged under the CONNECT host
+assert any(r["proxy"] == "dns" and r["host"].endswith(".tunnel.test") for r in blocked), blocked
 assert any(r["host"] == "allowed.test" and r["proxy"] == "http" and r["count"] >= 50 for r in allowed), allowed
 EOF
 "$SBX" policy check $n "allowed.test:443" >"$tmp/out" 2>&1

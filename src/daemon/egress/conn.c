@@ -373,6 +373,15 @@ static void proxy_head(struct eg_conn *c)
 		eg_conn_update(c);
 		return;
 	}
+	if (r->host_mismatch) { /* the URI would win, but a filter in between may read Host */
+		struct netpol_snapshot *s = netpol_get();
+		struct pol_verdict v = {POL_DENY, -1, "Host header mismatch"};
+
+		free(r);
+		deny(c, s, v, "the Host header names another host than the request URI");
+		netpol_put(s);
+		return;
+	}
 	free(r);
 	start_upstream(c);
 }
