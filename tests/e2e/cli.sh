@@ -223,8 +223,19 @@ wait_screen() { # <regex> <seconds>
 }
 tmux -L "$tsock" new-session -d -s cli -x 120 -y 30 \
 	"env SBX_HOME='$SBX_HOME' SBX_CACHE_DIR='$cache' '$SBX' run $name; sleep 30"
+# the first run on a terminal asks once for the default network policy
+if wait_screen 'Network policy for sandboxes: 1\) balanced' 60; then
+	pass policy-first-use-asks
+	tmux -L "$tsock" send-keys -t cli 3 Enter
+else
+	fail policy-first-use-asks "$(tmux -L "$tsock" capture-pane -p -t cli | grep -v '^ *$' | tail -n 5)"
+fi
 if wait_screen '\$ *$' 120; then
 	pass pty-prompt
+	got=$("$SBX" policy ls --json 2>&1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>&1)
+	expect policy-first-use-deny-all 0 "$got"
+	curl -s --unix-socket "$SBX_HOME/run/sbxd.sock" http://sbx/v1/policy/default >"$tmp/out"
+	grep -q '"deny-all"' "$tmp/out" && pass policy-first-use-recorded || fail policy-first-use-recorded "$(cat "$tmp/out")"
 	tmux -L "$tsock" send-keys -t cli 'echo $((6*7))' Enter
 	wait_screen '^42 *$' 30 && pass pty-echo-42 || fail pty-echo-42 "$(tmux -L "$tsock" capture-pane -p -t cli | tail -n 5)"
 	tmux -L "$tsock" send-keys -t cli 'sleep 100' Enter
@@ -237,7 +248,7 @@ if wait_screen '\$ *$' 120; then
 	"$SBX" ls >"$tmp/out"
 	grep -qE "^$name +shell +running" "$tmp/out" && pass pty-exit-leaves-running || fail pty-exit-leaves-running "$(cat "$tmp/out")"
 else
-	fail pty-prompt "$(tmux -L "$tsock" capture-pane -p -t cli | tail -n 5)"
+	fail pty-prompt "$(tmux -L "$tsock" capture-pane -p -t cli | grep -v '^ *$' | tail -n 5)"
 fi
 tmux -L "$tsock" kill-server 2>/dev/null
 

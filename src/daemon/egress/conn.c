@@ -6,6 +6,7 @@
  * and the command that would allow it (explicit proxy) or a reset (transparent). Never
  * connects anywhere policy did not allow for the address it connects to. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,7 +296,9 @@ static void try_connect(struct eg_conn *c)
 	fail_upstream(c, 502, "connection refused or unreachable");
 }
 
-static void connected(struct eg_conn *c)
+/* The upstream connection is up. Return false when @c was closed (the head could not be
+ * rewritten). */
+static bool connected(struct eg_conn *c)
 {
 	c->deadline = eg_now_ms() + EG_IDLE_MS;
 	if (c->kind == EG_PROXY && strcmp(c->proxy, "connect") == 0) {
@@ -316,7 +319,7 @@ static void connected(struct eg_conn *c)
 		if (n < 0 || (size_t)n + rest > c->c2u.cap) {
 			free(rw);
 			fail_upstream(c, 431, "the request head is too large to forward");
-			return;
+			return c->state == EG_ST_FINISH; /* proxy: a 431 is being written */
 		}
 		memmove(c->c2u.d + n, c->c2u.d + c->c2u.off + c->head_len, rest);
 		memcpy(c->c2u.d, rw, (size_t)n);
@@ -328,6 +331,7 @@ static void connected(struct eg_conn *c)
 		c->state = EG_ST_SPLICE;
 	}
 	eg_conn_update(c);
+	return true;
 }
 
 /* ---- the first bytes ---- */
@@ -477,14 +481,15 @@ static void transparent_orig(struct eg_conn *c)
 	transparent_decide(c, NULL);
 }
 
-/* CONNECT tunnel: the client's first bytes; a TLS SNI must name the CONNECT host. */
-static void tunnel_hello(struct eg_conn *c)
+/* CONNECT tunnel: the client's first bytes; a TLS SNI must name the CONNECT host. Return false
+ * when @c was closed (refused). */
+static bool tunnel_hello(struct eg_conn *c)
 {
 	char sni[EG_HOST_MAX + 1];
 	int rc = tls_hello_sni(c->c2u.d + c->c2u.off, buf_data(&c->c2u), sni, sizeof(sni));
 
 	if (rc == 0 && !c->c_eof && c->c2u.len < c->c2u.cap)
-		return;
+		return true;
 	if (rc == 1 && c->host[0] && strcmp(sni, c->host) != 0) {
 		struct netpol_snapshot *s = netpol_get();
 		struct pol_verdict v = {POL_DENY, -1, "SNI mismatch"};
@@ -492,11 +497,12 @@ static void tunnel_hello(struct eg_conn *c)
 
 		snprintf(why, sizeof(why), "TLS SNI %.60s is not the CONNECT host", sni);
 		c->rule[0] = 0;
-		deny(c, s, v, why);
+		deny(c, s, v, why); /* in a tunnel: a reset, @c is gone */
 		netpol_put(s);
-		return;
+		return false;
 	}
 	c->state = EG_ST_SPLICE;
+	return true;
 }
 
 /* ---- events ---- */
@@ -508,45 +514,94 @@ void eg_conn_start(struct eg_conn *c)
 	eg_conn_update(c);
 }
 
-/* Move bytes both ways; handle EOFs. Return false if @c was closed. */
-static bool splice_io(struct eg_conn *c)
+/* Upstream -> client without copying through user space: a pipe between the two sockets
+ * (the bulk direction of downloads). Made once the tunnel is plain bytes and our own queued
+ * bytes (the CONNECT answer) are sent; a failure leaves the copying path in place. */
+static void pipe_open(struct eg_conn *c)
+{
+	int cap;
+
+	if (pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		c->pipe[0] = c->pipe[1] = -1;
+		return;
+	}
+	fcntl(c->pipe[1], F_SETPIPE_SZ, EG_U2C_CAP);
+	cap = fcntl(c->pipe[1], F_GETPIPE_SZ);
+	c->pipe_cap = cap > 0 ? (size_t)cap : 65536;
+}
+
+/* Fill the pipe from upstream and empty it into the client. Return 0, or -1 if the client is
+ * gone. */
+static int pipe_move(struct eg_conn *c)
 {
 	ssize_t n;
 
-	if (!c->c_eof && c->c2u.len < c->c2u.cap) {
-		n = buf_read(c->cfd, &c->c2u);
-		if (n == 0)
-			c->c_eof = true;
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
-			return eg_conn_close(c), false;
+	if (!c->u_eof && c->pipe_len < c->pipe_cap) {
+		n = splice(c->ufd, NULL, c->pipe[1], NULL, c->pipe_cap - c->pipe_len,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0)
-			c->deadline = eg_now_ms() + EG_IDLE_MS;
-	}
-	if (c->state == EG_ST_HELLO && buf_data(&c->c2u)) {
-		tunnel_hello(c);
-		if (c->cfd < 0 || c->state == EG_ST_FINISH)
-			return false;
-	}
-	if (c->state == EG_ST_HELLO && c->c_eof)
-		c->state = EG_ST_SPLICE;
-	if (!c->u_eof && c->ufd >= 0 && c->u2c.len < c->u2c.cap) {
-		n = buf_read(c->ufd, &c->u2c);
-		if (n == 0)
+			c->pipe_len += (size_t)n;
+		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			c->u_eof = true;
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
-			c->u_eof = true; /* upstream reset: deliver what we have, then close */
-		if (n > 0)
-			c->deadline = eg_now_ms() + EG_IDLE_MS;
 	}
-	if (c->state == EG_ST_SPLICE && buf_write(c->ufd, &c->c2u, &c->bytes) < 0)
-		return log_once(c, true), eg_conn_close(c), false;
-	if (buf_write(c->cfd, &c->u2c, &c->bytes) < 0)
-		return log_once(c, true), eg_conn_close(c), false;
+	while (c->pipe_len) {
+		n = splice(c->pipe[0], NULL, c->cfd, NULL, c->pipe_len,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n <= 0)
+			return n < 0 && errno != EAGAIN && errno != EINTR ? -1 : 0;
+		c->pipe_len -= (size_t)n;
+		c->bytes += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Move bytes both ways; handle EOFs. Return false if @c was closed. */
+static bool splice_io(struct eg_conn *c)
+{
+	/* a few rounds while bytes move, so a fast stream costs fewer epoll wake-ups; bounded so
+	 * one busy connection cannot starve the others */
+	for (int round = 0; round < 8; round++) {
+		uint64_t before = c->bytes;
+		size_t cin = c->c2u.len, uin = c->u2c.len;
+		ssize_t n;
+
+		if (!c->c_eof && c->c2u.len < c->c2u.cap) {
+			n = buf_read(c->cfd, &c->c2u);
+			if (n == 0)
+				c->c_eof = true;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				return eg_conn_close(c), false;
+		}
+		if (c->state == EG_ST_HELLO && buf_data(&c->c2u) && !tunnel_hello(c))
+			return false;
+		if (c->state == EG_ST_HELLO && c->c_eof)
+			c->state = EG_ST_SPLICE;
+		if (c->state == EG_ST_SPLICE && !buf_data(&c->u2c) && c->pipe[0] < 0)
+			pipe_open(c);
+		if (c->pipe[0] >= 0) {
+			if (pipe_move(c) < 0)
+				return log_once(c, true), eg_conn_close(c), false;
+		} else if (!c->u_eof && c->ufd >= 0 && c->u2c.len < c->u2c.cap) {
+			n = buf_read(c->ufd, &c->u2c);
+			if (n == 0)
+				c->u_eof = true;
+			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				c->u_eof =
+				    true; /* upstream reset: deliver what we have, then close */
+		}
+		if (c->state == EG_ST_SPLICE && buf_write(c->ufd, &c->c2u, &c->bytes) < 0)
+			return log_once(c, true), eg_conn_close(c), false;
+		if (buf_write(c->cfd, &c->u2c, &c->bytes) < 0)
+			return log_once(c, true), eg_conn_close(c), false;
+		if (c->bytes == before && c->c2u.len == cin && c->u2c.len == uin)
+			break;
+		c->deadline = eg_now_ms() + EG_IDLE_MS;
+	}
 	if (c->state == EG_ST_SPLICE && c->c_eof && !buf_data(&c->c2u) && !c->u_shut) {
 		shutdown(c->ufd, SHUT_WR);
 		c->u_shut = true;
 	}
-	if (c->u_eof && !buf_data(&c->u2c) && !c->c_shut) {
+	if (c->u_eof && !buf_data(&c->u2c) && !c->pipe_len && !c->c_shut) {
 		shutdown(c->cfd, SHUT_WR);
 		c->c_shut = true;
 	}
@@ -602,8 +657,7 @@ void eg_conn_event(struct eg_conn *c, int fd, uint32_t events)
 			try_connect(c);
 			return;
 		}
-		connected(c);
-		if (c->cfd >= 0 && c->state != EG_ST_FINISH && splice_io(c))
+		if (connected(c) && c->state != EG_ST_FINISH && splice_io(c))
 			eg_conn_update(c);
 		return;
 	}

@@ -18,7 +18,7 @@
 #define EG_HOST_MAX   253
 #define EG_ADDRS_MAX  8
 #define EG_C2U_CAP    (32u << 10) /* holds a whole request head or ClientHello */
-#define EG_U2C_CAP    (64u << 10)
+#define EG_U2C_CAP    (256u << 10)
 #define EG_HEAD_MS    10000	       /* to send a request head / ClientHello / header */
 #define EG_CONNECT_MS 15000	       /* resolve + connect */
 #define EG_IDLE_MS    (15 * 60 * 1000) /* a tunnel with no byte either way */
@@ -63,6 +63,9 @@ struct eg_conn {
 	int cfd, ufd;
 	uint32_t cev, uev; /* epoll interest registered now (0: not registered) */
 	struct eg_buf c2u, u2c;
+	int pipe[2]; /* upstream -> client by splice(2) once in EG_ST_SPLICE ({-1,-1}: not yet) */
+	size_t pipe_len; /* bytes in it */
+	size_t pipe_cap;
 	bool c_eof, u_eof;		 /* read side saw EOF */
 	bool c_shut, u_shut;		 /* we sent SHUT_WR to that side */
 	long long deadline;		 /* monotonic ms */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -102,9 +103,10 @@ void eg_conn_update(struct eg_conn *c)
 	case EG_ST_SPLICE:
 		if (c_read)
 			cw |= EPOLLIN;
-		if (c->u2c.len > c->u2c.off)
+		if (c->u2c.len > c->u2c.off || c->pipe_len)
 			cw |= EPOLLOUT;
-		if (!c->u_eof && c->u2c.len < c->u2c.cap)
+		if (!c->u_eof && c->u2c.len < c->u2c.cap &&
+		    (c->pipe[0] < 0 || c->pipe_len < c->pipe_cap))
 			uw |= EPOLLIN;
 		if (c->state == EG_ST_SPLICE && c->c2u.len > c->c2u.off)
 			uw |= EPOLLOUT;
@@ -134,6 +136,10 @@ void eg_conn_close(struct eg_conn *c)
 	if (c->ufd >= 0)
 		close(c->ufd);
 	c->cfd = c->ufd = -1;
+	if (c->pipe[0] >= 0) {
+		close(c->pipe[0]);
+		close(c->pipe[1]);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (c->sb)
@@ -198,6 +204,7 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 		c->kind = kind;
 		c->cfd = fd;
 		c->ufd = -1;
+		c->pipe[0] = c->pipe[1] = -1;
 		c->next = sb->conns;
 		if (sb->conns)
 			sb->conns->prev = c;
@@ -332,11 +339,17 @@ static void *egress_main(void *arg)
 
 int egress_start(void)
 {
+	struct rlimit rl;
 	pthread_t t;
 	int rc;
 
 	if (started)
 		return 0;
+	/* every proxied connection holds up to four fds (guest side, upstream, a pipe) */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	loop = evloop_new();
 	if (!loop || pipe2(cmd_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    evloop_add(loop, cmd_pipe[0], EPOLLIN, on_cmd, NULL) < 0) {
