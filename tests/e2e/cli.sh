@@ -22,25 +22,6 @@ trap 'exit 130' INT TERM
 
 # bad <name> <expected substring of the one stderr line> <cmd...>: non-zero exit, exactly one
 # line on stderr containing the text, nothing on stdout.
-bad() {
-	local name=$1 want=$2 rc
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	rc=$?
-	local lines
-	lines=$(wc -l <"$tmp/err")
-	if [[ $rc -eq 0 ]]; then
-		fail "$name" "exit 0"
-	elif [[ $lines -ne 1 ]]; then
-		fail "$name" "$lines stderr lines: $(head -c 300 "$tmp/err")"
-	elif ! grep -qF -- "$want" "$tmp/err"; then
-		fail "$name" "stderr was: $(cat "$tmp/err")"
-	elif [[ -s $tmp/out ]]; then
-		fail "$name" "stdout not empty: $(head -c 200 "$tmp/out")"
-	else
-		pass "$name"
-	fi
-}
 
 # expect <name> <want> <got>
 

@@ -24,25 +24,6 @@ status() { tail -n 1 <<<"$1"; }
 body() { sed '$d' <<<"$1"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-# bad <name> <expected text of the one stderr line> <cmd...>: fails, one line, stdout empty
-bad() {
-	local name=$1 want=$2 rc lines
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	rc=$?
-	lines=$(wc -l <"$tmp/err")
-	if [[ $rc -eq 0 ]]; then
-		fail "$name" "exit 0"
-	elif [[ $lines -ne 1 ]]; then
-		fail "$name" "$lines stderr lines: $(head -c 300 "$tmp/err")"
-	elif ! grep -qF -- "$want" "$tmp/err"; then
-		fail "$name" "stderr was: $(cat "$tmp/err")"
-	elif [[ -s $tmp/out ]]; then
-		fail "$name" "stdout not empty: $(head -c 200 "$tmp/out")"
-	else
-		pass "$name"
-	fi
-}
 
 # check_is <name> <want stdout> <want exit> <check args...>
 check_is() {

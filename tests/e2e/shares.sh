@@ -18,23 +18,6 @@ export SBX_HOME=$tmp/h
 trap sbx_test_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# bad <name> <expected substring of the one stderr line> <cmd...>
-bad() {
-	local name=$1 want=$2 rc lines
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	rc=$?
-	lines=$(wc -l <"$tmp/err")
-	if [[ $rc -eq 0 ]]; then
-		fail "$name" "exit 0"
-	elif [[ $lines -ne 1 ]]; then
-		fail "$name" "$lines stderr lines: $(head -c 300 "$tmp/err")"
-	elif ! grep -qF -- "$want" "$tmp/err"; then
-		fail "$name" "stderr was: $(cat "$tmp/err")"
-	else
-		pass "$name"
-	fi
-}
 
 # expect <name> <want> <got>
 

@@ -13,6 +13,27 @@ expect() { # <name> <want> <got>
 	if [[ "$3" == "$2" ]]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
 }
 
+# bad <name> <expected text of the one stderr line> <cmd...>: the command fails with exactly one
+# stderr line containing the text, and prints nothing on stdout. Uses $tmp/out and $tmp/err.
+bad() {
+	local name=$1 want=$2 rc lines
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	lines=$(wc -l <"$tmp/err")
+	if [[ $rc -eq 0 ]]; then
+		fail "$name" "exit 0"
+	elif [[ $lines -ne 1 ]]; then
+		fail "$name" "$lines stderr lines: $(head -c 300 "$tmp/err")"
+	elif ! grep -qF -- "$want" "$tmp/err"; then
+		fail "$name" "stderr was: $(cat "$tmp/err")"
+	elif [[ -s $tmp/out ]]; then
+		fail "$name" "stdout not empty: $(head -c 200 "$tmp/out")"
+	else
+		pass "$name"
+	fi
+}
+
 # sbx_test_cleanup: delete every sandbox of this SBX_HOME, stop its sbxd, kill whatever started
 # for the test still runs (QEMU and sbx-vhost name $tmp in their arguments), remove $tmp.
 sbx_test_cleanup() {
