@@ -1,7 +1,8 @@
 #!/bin/bash
 # images/initramfs.sh KERNEL_DIR SBX_INIT OUT.cpio - build the guest's initramfs: /init = sbx-init,
-# the kernel modules the guest needs (+ dependencies) under /lib/modules/, and /etc/sbx/modules
-# listing them in load order. Owns the initramfs layout; never touches anything but OUT.cpio
+# the kernel modules the guest needs (+ dependencies) under /lib/modules/, /etc/sbx/modules listing
+# those loaded at boot and /etc/sbx/modules-late those loaded after "ready" (Docker's), each in load
+# order. Owns the initramfs layout; never touches anything but OUT.cpio
 # (written to a temp file and renamed, so a reader never sees a partial archive).
 set -euo pipefail
 export LC_ALL=C
@@ -13,6 +14,14 @@ MODULES="virtio_mmio virtio_blk vmw_vsock_virtio_transport fuse virtiofs overlay
 # "nat OUTPUT -p tcp -j REDIRECT" rule (the guest root has no modules: nothing autoloads).
 MODULES="$MODULES dummy nf_tables nft_compat nft_chain_nat xt_REDIRECT"
 OPTIONAL="virtio_rng ${SBX_EXTRA_MODULES:-}"
+# Docker (issue 5), loaded by sbx-init in the background after "ready", before it starts dockerd:
+# overlay2 (overlay is above), the bridge network (bridge stp llc br_netfilter veth), docker's
+# iptables rules through iptables-nft (nf_nat nf_conntrack(+netlink) nf_defrag_ipv4/6 libcrc32c
+# x_tables, the xt_ matches and targets it uses via nft_compat, nft_ct for its ctstate rules),
+# and xfrm for encrypted overlay networks. Those the boot set already has stay in the boot set.
+LATE="br_netfilter bridge stp llc veth nf_tables nfnetlink nft_compat nft_chain_nat nf_nat"
+LATE="$LATE nf_conntrack nf_conntrack_netlink nf_defrag_ipv4 nf_defrag_ipv6 libcrc32c x_tables"
+LATE="$LATE xt_MASQUERADE xt_addrtype xt_conntrack xt_nat xt_tcpudp nft_ct xfrm_algo xfrm_user"
 
 # die WHY (WHAT TO DO): the one error line, "<what failed>: <why> (<what to do>)"
 die() {
@@ -62,6 +71,10 @@ for m in $MODULES; do resolve "$m" 1 >>"$list" || exit 1; done
 for m in $OPTIONAL; do resolve "$m" 0 >>"$list" || exit 1; done
 # keep the first occurrence of each: dependencies come before their users
 awk '!seen[$0]++' "$list" >"$list.u"
+: >"$list.late"
+for m in $LATE; do resolve "$m" 1 >>"$list.late" || exit 1; done
+# the late list: what the boot list does not load already, again deps first
+awk 'NR == FNR { seen[$0] = 1; next } !seen[$0]++' "$list.u" "$list.late" >"$list.lu"
 
 echo "@@step 2 2 Packing initramfs" >&2
 r=$tmp/cpio
@@ -73,12 +86,13 @@ while read -r path; do
 	mkdir -p "$r/lib/modules/$(dirname "$path")"
 	cp "$kdir/modules/$path" "$r/lib/modules/$path"
 	n=$((n + 1))
-done <"$list.u"
+done < <(cat "$list.u" "$list.lu")
 cp "$list.u" "$r/etc/sbx/modules"
+cp "$list.lu" "$r/etc/sbx/modules-late"
 echo "$kver" >"$r/etc/sbx/kernel"
 (cd "$r" && find . -mindepth 1 | sort | cpio -o -H newc --owner=0:0 --reproducible --quiet) \
 	>"$tmp/out.cpio" || die "cpio failed writing into $outdir (free some space)"
 chmod 644 "$tmp/out.cpio"
 mv -f "$tmp/out.cpio" "$out" || die "cannot move the initramfs into $out (check permissions)"
-echo "@@msg initramfs with $n modules for $kver" >&2
+echo "@@msg initramfs with $n modules ($(wc -l <"$list.lu") loaded late) for $kver" >&2
 echo "$out"

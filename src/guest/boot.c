@@ -526,6 +526,7 @@ void gi_boot(void)
 	mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	set_clock();
 	load_modules();
+	gi_docker_prepare(); /* Docker's modules, loaded after "ready" */
 	find_disks(base, state, sizeof(base));
 	mount_root(base, state);
 	switch_root();

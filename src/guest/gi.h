@@ -132,11 +132,27 @@ struct gi_env {
  */
 int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char *const *req);
 
+/* ---- Docker (docker.c) ---- */
+
+/**
+ * gi_docker_prepare() - PID 1, in the initramfs after the boot modules: open the modules listed
+ * in /etc/sbx/modules-late (Docker's) so they can be loaded after the switch root, in the
+ * background. Nothing when the list is absent.
+ */
+void gi_docker_prepare(void);
+
+/**
+ * gi_docker_start() - PID 1, after boot: fork the Docker supervisor (loads the late modules,
+ * bind-mounts /var/lib/docker and /var/lib/containerd from the state disk, starts containerd
+ * and dockerd with the egress environment, restarts them a few times) and return at once.
+ */
+void gi_docker_start(void);
+
 /* ---- egress, guest side (net.c: interface, routes, resolver, filter; relay.c: relays) ---- */
 
 /* Where every process's proxy variables point (the relay's explicit-proxy listener). */
 #define GI_PROXY_URL "http://127.0.0.1:3128"
-#define GI_NO_PROXY  "localhost,127.0.0.1,::1"
+#define GI_NO_PROXY  "localhost,127.0.0.1,::1,172.16.0.0/12,192.168.0.0/16" /* + Docker's pools */
 
 /**
  * gi_net_setup() - PID 1, after the switch to the real root: the dummy interface sbx0 with
@@ -149,8 +165,9 @@ int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char
 int gi_net_setup(void);
 
 /**
- * gi_net_filter() - the netfilter rules, all in one place (chain SBX_EGRESS in table nat:
- * OUTPUT tcp not to 127/8 or 198.18.0.1 -> REDIRECT to EGRESS_GUEST_TRANSPARENT_PORT), loaded
+ * gi_net_filter() - the netfilter rules, all in one place (table nat: OUTPUT tcp routed out sbx0,
+ * and tcp from Docker's bridges not to Docker's networks, not to 127/8 or 198.18.0.1 ->
+ * REDIRECT to EGRESS_GUEST_TRANSPARENT_PORT; see net.c), loaded
  * with the root's iptables-restore in at most ~2 s. Skipped when the root has no iptables.
  * Return: 0 loaded, 1 skipped (no iptables), -1 failed (one console line).
  */
@@ -159,7 +176,8 @@ int gi_net_filter(void);
 /* The relay's listening sockets (-1: that service is off) and where the host is. */
 struct gi_relay_cfg {
 	int proxy_fd;	/* TCP, explicit proxy (127.0.0.1:3128) */
-	int transp_fd;	/* TCP, netfilter REDIRECT target (127.0.0.1:3129) */
+	int transp_fd;	/* TCP, netfilter REDIRECT target (0.0.0.0:3129: containers' land on
+			   their bridge's address) */
 	int dns_udp_fd; /* UDP, DNS stub (198.18.0.1:53) */
 	int dns_tcp_fd; /* TCP, DNS stub (198.18.0.1:53) */
 	/* NULL: the host is vsock CID 2; else (host tests) a unix socket "<host_unix>_<port>" */

@@ -323,11 +323,24 @@ done:
 	return rc;
 }
 
-/* The rules, for iptables-restore --noflush. Docker (later) jumps to SBX_EGRESS from
- * PREROUTING for its bridges; keep every egress rule in this one chain. */
+/* The rules, for iptables-restore --noflush; every egress rule lives in these two chains
+ * (dockerd, started later, adds its own chains and jumps but never flushes built-in ones).
+ * - OUTPUT: what the routing sends out sbx0 (not lo, not a Docker bridge: docker-proxy and
+ *   the agent reach containers directly) goes to the transparent relay.
+ * - PREROUTING from Docker's bridges (docker0, br-* of user networks such as compose's): the
+ *   same, but for traffic between containers (Docker's address pools 172.16/12, 192.168/16;
+ *   br_netfilter shows bridged packets here too) and to the bridges' own addresses. REDIRECT
+ *   sends it to the bridge's address: the relay listens on 0.0.0.0:3129 (relay.c).
+ * Containers resolve through the stub: Docker copies resolv.conf (198.18.0.1 is no loopback). */
 static const char filter_rules[] = "*nat\n"
 				   ":SBX_EGRESS - [0:0]\n"
-				   "-A OUTPUT -p tcp -j SBX_EGRESS\n"
+				   ":SBX_CONTAINERS - [0:0]\n"
+				   "-A OUTPUT -o " EGRESS_GUEST_IFNAME " -p tcp -j SBX_EGRESS\n"
+				   "-A PREROUTING -i docker0 -p tcp -j SBX_CONTAINERS\n"
+				   "-A PREROUTING -i br-+ -p tcp -j SBX_CONTAINERS\n"
+				   "-A SBX_CONTAINERS -d 172.16.0.0/12 -j RETURN\n"
+				   "-A SBX_CONTAINERS -d 192.168.0.0/16 -j RETURN\n"
+				   "-A SBX_CONTAINERS -j SBX_EGRESS\n"
 				   "-A SBX_EGRESS -d 127.0.0.0/8 -j RETURN\n"
 				   "-A SBX_EGRESS -d " EGRESS_GUEST_ADDR "/32 -j RETURN\n"
 				   "-A SBX_EGRESS -p tcp -j REDIRECT --to-ports 3129\n"

@@ -760,7 +760,10 @@ int gi_relay_listen(struct gi_relay_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->proxy_fd = listen_on(SOCK_STREAM, "127.0.0.1", EGRESS_GUEST_PROXY_PORT);
-	cfg->transp_fd = listen_on(SOCK_STREAM, "127.0.0.1", EGRESS_GUEST_TRANSPARENT_PORT);
+	/* any address: REDIRECT in PREROUTING (containers, net.c) sends to the address of the
+	 * bridge the connection came in on; route_localnet instead would open every loopback
+	 * service of the guest to the containers */
+	cfg->transp_fd = listen_on(SOCK_STREAM, "0.0.0.0", EGRESS_GUEST_TRANSPARENT_PORT);
 	cfg->dns_udp_fd = listen_on(SOCK_DGRAM, EGRESS_GUEST_ADDR, 53);
 	cfg->dns_tcp_fd = listen_on(SOCK_STREAM, EGRESS_GUEST_ADDR, 53);
 	return (cfg->proxy_fd >= 0) + (cfg->transp_fd >= 0) + (cfg->dns_udp_fd >= 0) +

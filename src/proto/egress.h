@@ -13,7 +13,7 @@
  *   (127.0.0.1:3128 inside, named by HTTP_PROXY/HTTPS_PROXY/ALL_PROXY). The bytes are the
  *   client's own HTTP/1.1 proxy conversation (absolute-URI requests or CONNECT), untouched.
  * EGRESS_PORT_TRANSPARENT: one stream per guest TCP connection redirected by netfilter
- *   (REDIRECT to 127.0.0.1:3129 inside). The stream starts with struct egress_orig_dst,
+ *   (REDIRECT to port 3129 inside). The stream starts with struct egress_orig_dst,
  *   then carries the client's bytes untouched.
  * EGRESS_PORT_DNS: one long-lived stream per stub worker; DNS messages framed as in DNS over
  *   TCP (RFC 1035 4.2.2: a 2-byte big-endian length, then the message), answered in order.
@@ -23,11 +23,12 @@
 #define EGRESS_PORT_DNS		53u
 
 /* Inside the guest: where the relay listens, and the addresses of the dummy interface. */
-#define EGRESS_GUEST_PROXY_PORT	      3128u /* 127.0.0.1, explicit proxy */
-#define EGRESS_GUEST_TRANSPARENT_PORT 3129u /* 127.0.0.1, netfilter REDIRECT target */
-#define EGRESS_GUEST_IFNAME	      "sbx0"
-#define EGRESS_GUEST_ADDR	      "198.18.0.1" /* on sbx0; the DNS stub listens here :53 */
-#define EGRESS_GUEST_PREFIX	      15 /* 198.18.0.0/15: synthetic addresses live here */
+#define EGRESS_GUEST_PROXY_PORT 3128u /* 127.0.0.1, explicit proxy */
+#define EGRESS_GUEST_TRANSPARENT_PORT                                                              \
+	3129u /* 0.0.0.0 (containers land on their bridge), REDIRECT target */
+#define EGRESS_GUEST_IFNAME "sbx0"
+#define EGRESS_GUEST_ADDR   "198.18.0.1" /* on sbx0; the DNS stub listens here :53 */
+#define EGRESS_GUEST_PREFIX 15		 /* 198.18.0.0/15: synthetic addresses live here */
 
 /* First bytes of every EGRESS_PORT_TRANSPARENT stream, all integers big-endian. */
 #define EGRESS_ORIG_MAGIC 0x53425854u /* "SBXT" */

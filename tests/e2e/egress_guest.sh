@@ -206,7 +206,7 @@ expect no-ipv6-route "" "$(X ip -6 route show default)"
 expect no-ipv6-on-sbx0 "1" "$(X cat /proc/sys/net/ipv6/conf/sbx0/disable_ipv6)"
 expect resolv-conf "nameserver 198.18.0.1" "$(X grep -v '^#' /etc/resolv.conf)"
 expect resolv-not-symlink "no" "$(X sh -c 'test -L /etc/resolv.conf && echo yes || echo no')"
-expect env-proxy "http://127.0.0.1:3128 http://127.0.0.1:3128 localhost,127.0.0.1,::1" \
+expect env-proxy "http://127.0.0.1:3128 http://127.0.0.1:3128 localhost,127.0.0.1,::1,172.16.0.0/12,192.168.0.0/16" \
 	"$(X sh -c 'echo $HTTP_PROXY $https_proxy $NO_PROXY')"
 expect env-override "http://x:1" "$(X env HTTP_PROXY=http://x:1 sh -c 'echo $HTTP_PROXY')"
 expect login-shell-proxy "http://127.0.0.1:3128" "$(X env -i bash -lc 'echo $ALL_PROXY')"
