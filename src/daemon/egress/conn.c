@@ -6,7 +6,6 @@
  * and the command that would allow it (explicit proxy) or a reset (transparent). Never
  * connects anywhere policy did not allow for the address it connects to. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,47 +513,6 @@ void eg_conn_start(struct eg_conn *c)
 	eg_conn_update(c);
 }
 
-/* Upstream -> client without copying through user space: a pipe between the two sockets
- * (the bulk direction of downloads). Made once the tunnel is plain bytes and our own queued
- * bytes (the CONNECT answer) are sent; a failure leaves the copying path in place. */
-static void pipe_open(struct eg_conn *c)
-{
-	int cap;
-
-	if (pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-		c->pipe[0] = c->pipe[1] = -1;
-		return;
-	}
-	fcntl(c->pipe[1], F_SETPIPE_SZ, EG_U2C_CAP);
-	cap = fcntl(c->pipe[1], F_GETPIPE_SZ);
-	c->pipe_cap = cap > 0 ? (size_t)cap : 65536;
-}
-
-/* Fill the pipe from upstream and empty it into the client. Return 0, or -1 if the client is
- * gone. */
-static int pipe_move(struct eg_conn *c)
-{
-	ssize_t n;
-
-	if (!c->u_eof && c->pipe_len < c->pipe_cap) {
-		n = splice(c->ufd, NULL, c->pipe[1], NULL, c->pipe_cap - c->pipe_len,
-			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0)
-			c->pipe_len += (size_t)n;
-		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			c->u_eof = true;
-	}
-	while (c->pipe_len) {
-		n = splice(c->pipe[0], NULL, c->cfd, NULL, c->pipe_len,
-			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n <= 0)
-			return n < 0 && errno != EAGAIN && errno != EINTR ? -1 : 0;
-		c->pipe_len -= (size_t)n;
-		c->bytes += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Move bytes both ways; handle EOFs. Return false if @c was closed. */
 static bool splice_io(struct eg_conn *c)
 {
@@ -576,12 +534,7 @@ static bool splice_io(struct eg_conn *c)
 			return false;
 		if (c->state == EG_ST_HELLO && c->c_eof)
 			c->state = EG_ST_SPLICE;
-		if (c->state == EG_ST_SPLICE && !buf_data(&c->u2c) && c->pipe[0] < 0)
-			pipe_open(c);
-		if (c->pipe[0] >= 0) {
-			if (pipe_move(c) < 0)
-				return log_once(c, true), eg_conn_close(c), false;
-		} else if (!c->u_eof && c->ufd >= 0 && c->u2c.len < c->u2c.cap) {
+		if (!c->u_eof && c->ufd >= 0 && c->u2c.len < c->u2c.cap) {
 			n = buf_read(c->ufd, &c->u2c);
 			if (n == 0)
 				c->u_eof = true;
@@ -601,7 +554,7 @@ static bool splice_io(struct eg_conn *c)
 		shutdown(c->ufd, SHUT_WR);
 		c->u_shut = true;
 	}
-	if (c->u_eof && !buf_data(&c->u2c) && !c->pipe_len && !c->c_shut) {
+	if (c->u_eof && !buf_data(&c->u2c) && !c->c_shut) {
 		shutdown(c->cfd, SHUT_WR);
 		c->c_shut = true;
 	}

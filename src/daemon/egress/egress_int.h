@@ -63,9 +63,6 @@ struct eg_conn {
 	int cfd, ufd;
 	uint32_t cev, uev; /* epoll interest registered now (0: not registered) */
 	struct eg_buf c2u, u2c;
-	int pipe[2]; /* upstream -> client by splice(2) once in EG_ST_SPLICE ({-1,-1}: not yet) */
-	size_t pipe_len; /* bytes in it */
-	size_t pipe_cap;
 	bool c_eof, u_eof;		 /* read side saw EOF */
 	bool c_shut, u_shut;		 /* we sent SHUT_WR to that side */
 	long long deadline;		 /* monotonic ms */

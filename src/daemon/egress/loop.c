@@ -103,10 +103,9 @@ void eg_conn_update(struct eg_conn *c)
 	case EG_ST_SPLICE:
 		if (c_read)
 			cw |= EPOLLIN;
-		if (c->u2c.len > c->u2c.off || c->pipe_len)
+		if (c->u2c.len > c->u2c.off)
 			cw |= EPOLLOUT;
-		if (!c->u_eof && c->u2c.len < c->u2c.cap &&
-		    (c->pipe[0] < 0 || c->pipe_len < c->pipe_cap))
+		if (!c->u_eof && c->u2c.len < c->u2c.cap)
 			uw |= EPOLLIN;
 		if (c->state == EG_ST_SPLICE && c->c2u.len > c->c2u.off)
 			uw |= EPOLLOUT;
@@ -136,10 +135,6 @@ void eg_conn_close(struct eg_conn *c)
 	if (c->ufd >= 0)
 		close(c->ufd);
 	c->cfd = c->ufd = -1;
-	if (c->pipe[0] >= 0) {
-		close(c->pipe[0]);
-		close(c->pipe[1]);
-	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (c->sb)
@@ -204,7 +199,6 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 		c->kind = kind;
 		c->cfd = fd;
 		c->ufd = -1;
-		c->pipe[0] = c->pipe[1] = -1;
 		c->next = sb->conns;
 		if (sb->conns)
 			sb->conns->prev = c;
@@ -345,7 +339,7 @@ int egress_start(void)
 
 	if (started)
 		return 0;
-	/* every proxied connection holds up to four fds (guest side, upstream, a pipe) */
+	/* every proxied connection holds two fds (guest side, upstream) */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
