@@ -23,8 +23,12 @@ static const char run_help[] =
     "current directory) or create one, sharing PATH read-write at the same absolute\n"
     "path and each EXTRA directory too (read-only with :ro, e.g. ~/docs:ro; a single\n"
     "file only read-only, e.g. ~/.gitconfig:ro). For the shell agent the session is\n"
-    "`bash -l` as user agent in the workspace, with ARGS appended. Leaving the\n"
-    "session keeps the sandbox running (stop it with `sbx stop NAME`).\n"
+    "`bash -l` as user agent in the workspace, with ARGS appended. For an agent it is\n"
+    "the agent's CLI in its autonomous mode in the workspace (ARGS starting with '-'\n"
+    "are added to its flags; otherwise ARGS are the whole command line), inside\n"
+    "the sandbox's tmux session \"agent\": detach with Ctrl-b d or by closing the\n"
+    "terminal; the agent keeps running and `sbx run NAME` attaches to it again (ARGS\n"
+    "apply when it starts). Leaving keeps the sandbox running (`sbx stop NAME`).\n"
     "\n"
     "Options (used when a sandbox is created):\n"
     "      --name NAME     sandbox name (default: AGENT-<basename of PATH>)\n"
@@ -178,10 +182,39 @@ static bool same_extras(json_t *sb, json_t *want)
 	return true;
 }
 
-/* The agent's interactive command: shell -> bash -l; others -> their CLI of the same name. */
-static char **session_argv(const char *agent, char **args, int nargs)
+/* The agent's command from its template's meta.json ("agent": {"command": [...]}, the CLI with
+ * its autonomous-mode flags), or NULL when the template records none. Caller decrefs. */
+static json_t *agent_command(const struct sbx_paths *p, const char *agent)
 {
-	char **v = calloc((size_t)nargs + 3, sizeof(*v));
+	char dir[PATH_MAX], meta[PATH_MAX];
+	json_t *root, *cmd;
+
+	if (assets_template_dir(p, agent, dir) < 0 || sbx_path_join(meta, "%s/meta.json", dir) < 0)
+		return NULL;
+	root = json_load_file(meta, 0, NULL);
+	cmd = json_object_get(json_object_get(root, "agent"), "command");
+	if (!json_is_array(cmd) || !json_array_size(cmd) || json_array_size(cmd) > 32) {
+		json_decref(root);
+		return NULL;
+	}
+	for (size_t i = 0; i < json_array_size(cmd); i++)
+		if (!json_is_string(json_array_get(cmd, i))) {
+			json_decref(root);
+			return NULL;
+		}
+	json_incref(cmd);
+	json_decref(root);
+	return cmd;
+}
+
+/* The session's argv: shell -> `bash -l ARGS`; an agent -> its CLI (+ ARGS) inside the guest's
+ * tmux session "agent", created on the first run and attached to by every later one, so the
+ * agent keeps working when the terminal goes away and `sbx run NAME` comes back to it (without
+ * a terminal: the CLI directly). Strings point into @cmd or @args; free the array only. */
+static char **session_argv(const char *agent, json_t *cmd, bool tty, char **args, int nargs)
+{
+	size_t ncmd = cmd ? json_array_size(cmd) : 1;
+	char **v = calloc(ncmd + (size_t)nargs + 12, sizeof(*v));
 	int n = 0;
 
 	if (!v)
@@ -189,8 +222,21 @@ static char **session_argv(const char *agent, char **args, int nargs)
 	if (strcmp(agent, "shell") == 0 || !*agent) {
 		v[n++] = "bash";
 		v[n++] = "-l";
-	} else {
-		v[n++] = (char *)agent;
+	} else if (tty) {
+		static char *tmux[] = {"tmux",	      "-u", "-f", "/etc/sbx/tmux.conf",
+				       "new-session", "-A", "-s", "agent",
+				       "--"};
+		for (size_t i = 0; i < sizeof(tmux) / sizeof(*tmux); i++)
+			v[n++] = tmux[i];
+	}
+	/* ARGS starting with '-' go after the agent's default flags; a first word that is not a
+	 * flag replaces the agent's command line (Docker Sandboxes' rule) */
+	if (strcmp(agent, "shell") != 0 && *agent && (nargs == 0 || args[0][0] == '-')) {
+		if (cmd)
+			for (size_t i = 0; i < ncmd; i++)
+				v[n++] = (char *)json_string_value(json_array_get(cmd, i));
+		else
+			v[n++] = (char *)agent;
 	}
 	for (int i = 0; i < nargs; i++)
 		v[n++] = args[i];
@@ -198,15 +244,18 @@ static char **session_argv(const char *agent, char **args, int nargs)
 	return v;
 }
 
-static int attach(const char *name, json_t *sb, char **args, int nargs)
+static int attach(const struct sbx_paths *p, const char *name, json_t *sb, char **args, int nargs)
 {
 	const char *vs = api_str(sb, "vsock_socket");
-	char **argv = session_argv(api_str(sb, "agent"), args, nargs);
+	const char *agent = api_str(sb, "agent");
+	json_t *cmd = strcmp(agent, "shell") ? agent_command(p, agent) : NULL;
 	bool term = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	char **argv = session_argv(agent, cmd, term, args, nargs);
 	int fd, rc;
 
 	if (!argv) {
 		sbx_err("run: out of memory (free some memory)");
+		json_decref(cmd);
 		return 1;
 	}
 	fd = *vs ? agent_connect(vs, SBX_AGENT_PORT, 10000) : -1;
@@ -216,6 +265,7 @@ static int attach(const char *name, json_t *sb, char **args, int nargs)
 			name, *vs ? vs : "(no vsock socket)", *vs ? strerror(errno) : "not running",
 			name);
 		free(argv);
+		json_decref(cmd);
 		return 1;
 	}
 	struct agent_exec_opts o = {
@@ -227,7 +277,28 @@ static int attach(const char *name, json_t *sb, char **args, int nargs)
 	rc = agent_exec_run(fd, &o);
 	close(fd);
 	free(argv);
+	json_decref(cmd);
 	return rc < 0 ? 1 : rc;
+}
+
+/* The agents `sbx run` knows (one per recipe), and those that cannot be built here, why. */
+static void print_agents(const struct sbx_paths *p)
+{
+	static char names[32][ASSETS_NAME_MAX];
+	size_t n = assets_recipe_names(p, names, 32), used = 0;
+	char line[512] = "", why[256];
+
+	for (size_t i = 0; i < n && used < sizeof(line); i++) {
+		if (assets_template_unavailable(p, names[i], NULL, 0))
+			continue;
+		int w =
+		    snprintf(line + used, sizeof(line) - used, "%s%s", used ? ", " : "", names[i]);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	printf("\nAgents: %s\n", used ? line : "(no recipes found)");
+	for (size_t i = 0; i < n; i++)
+		if (assets_template_unavailable(p, names[i], why, sizeof(why)))
+			printf("Not available here: %s: %s\n", names[i], why);
 }
 
 /**
@@ -255,6 +326,7 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 			return 1;
 		case CLI_OPT_HELP:
 			fputs(run_help, stdout);
+			print_agents(p);
 			return 0;
 		case CLI_OPT_POSITIONAL:
 			if (ps.after_dashdash) {
@@ -341,7 +413,7 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 	}
 	api_close(&a);
 	if (rc == 0)
-		rc = attach(name, running, args, nargs);
+		rc = attach(p, name, running, args, nargs);
 	json_decref(running);
 	json_decref(sb);
 	return rc;

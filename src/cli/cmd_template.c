@@ -24,9 +24,13 @@ static const char template_help[] =
     "Manage agent templates (read-only root images the sandboxes boot from).\n"
     "\n"
     "Commands:\n"
-    "  ls [--json]             list templates: NAME SIZE BUILT (recipes not yet built too)\n"
-    "  build NAME [--force]    build NAME (and the guest kernel and initramfs if missing);\n"
-    "                          --force rebuilds an existing template\n"
+    "  ls [--json]             list templates and recipes: NAME, STATUS (ready, outdated:\n"
+    "                          its recipe changed since, not built, unavailable), SIZE,\n"
+    "                          BUILT, TIME (build time), AGENT (npm package@version)\n"
+    "  build NAME [--force]    build NAME (and the guest kernel and initramfs if missing)\n"
+    "                          unless it is ready; --force rebuilds it anyway (resolving\n"
+    "                          the agent's npm version again). create and run rebuild an\n"
+    "                          outdated template before use\n"
     "  rm NAME                 delete the built template NAME\n"
     "\n"
     "Options:\n"
@@ -36,11 +40,16 @@ static const char template_help[] =
 #define MAX_TEMPLATES 256
 
 struct tmpl_info {
-	char name[72];
+	char name[ASSETS_NAME_MAX];
 	bool built, recipe;
+	enum assets_tmpl_state state;
 	long long size; /* rootfs.img bytes, -1 unknown */
 	char built_at[40];
 	time_t built_t;
+	long long build_seconds; /* -1 unknown */
+	char agent[200];	 /* "package@version", "package" (not built), or "" */
+	char unavailable[256];	 /* the recipe's AGENT_UNAVAILABLE reason, or "" */
+	json_t *meta;		 /* meta.json of a built template, or NULL */
 };
 
 static struct tmpl_info *find_info(struct tmpl_info *v, size_t n, const char *name)
@@ -60,6 +69,7 @@ static struct tmpl_info *add_info(struct tmpl_info *v, size_t *n, const char *na
 	memset(t, 0, sizeof(*t));
 	memcpy(t->name, name, strlen(name) + 1);
 	t->size = -1;
+	t->build_seconds = -1;
 	return t;
 }
 
@@ -78,8 +88,11 @@ static void load_meta(const struct sbx_paths *p, struct tmpl_info *t)
 	if (sbx_path_join(f, "%s/meta.json", dir) < 0)
 		return;
 	json_t *m = json_load_file(f, 0, NULL);
-	if (!m)
+	if (!json_is_object(m)) {
+		json_decref(m);
 		return;
+	}
+	t->meta = m;
 	const char *at = json_string_value(json_object_get(m, "built_at"));
 	if (at) {
 		struct tm tm = {0};
@@ -87,7 +100,14 @@ static void load_meta(const struct sbx_paths *p, struct tmpl_info *t)
 		if (strptime(at, "%Y-%m-%dT%H:%M:%SZ", &tm))
 			t->built_t = timegm(&tm);
 	}
-	json_decref(m);
+	json_t *secs = json_object_get(m, "build_seconds");
+	if (json_is_integer(secs))
+		t->build_seconds = (long long)json_integer_value(secs);
+	json_t *agent = json_object_get(m, "agent");
+	const char *pkg = json_string_value(json_object_get(agent, "package"));
+	const char *ver = json_string_value(json_object_get(agent, "version"));
+	if (pkg)
+		snprintf(t->agent, sizeof(t->agent), "%s%s%s", pkg, ver ? "@" : "", ver ? ver : "");
 }
 
 static int by_name(const void *a, const void *b)
@@ -103,21 +123,12 @@ static size_t collect(const struct sbx_paths *p, struct tmpl_info *v)
 	size_t n = 0;
 	DIR *d;
 
-	if (sbx_path_join(dir, "%s/images/templates", p->libdir) == 0 && (d = opendir(dir))) {
-		while ((de = readdir(d))) {
-			char name[72];
-			size_t l = strlen(de->d_name);
-			if (l <= 5 || l - 5 >= sizeof(name) ||
-			    strcmp(de->d_name + l - 5, ".conf") != 0)
-				continue;
-			memcpy(name, de->d_name, l - 5);
-			name[l - 5] = '\0';
-			struct tmpl_info *t =
-			    assets_name_valid(name) ? add_info(v, &n, name) : NULL;
-			if (t)
-				t->recipe = true;
-		}
-		closedir(d);
+	static char names[MAX_TEMPLATES][ASSETS_NAME_MAX];
+	size_t nr = assets_recipe_names(p, names, MAX_TEMPLATES);
+	for (size_t i = 0; i < nr; i++) {
+		struct tmpl_info *t = add_info(v, &n, names[i]);
+		if (t)
+			t->recipe = true;
 	}
 	if (sbx_path_join(dir, "%s/templates", p->cache) == 0 && (d = opendir(dir))) {
 		while ((de = readdir(d))) {
@@ -129,11 +140,74 @@ static size_t collect(const struct sbx_paths *p, struct tmpl_info *v)
 		}
 		closedir(d);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		v[i].state =
+		    v[i].built ? assets_template_state(p, v[i].name) : ASSETS_TMPL_NOT_BUILT;
 		if (v[i].built)
 			load_meta(p, &v[i]);
+		if (v[i].recipe) {
+			assets_template_unavailable(p, v[i].name, v[i].unavailable,
+						    sizeof(v[i].unavailable));
+			if (!v[i].agent[0])
+				assets_recipe_value(p, v[i].name, "AGENT_NPM", v[i].agent,
+						    sizeof(v[i].agent));
+		}
+	}
 	qsort(v, n, sizeof(v[0]), by_name);
 	return n;
+}
+
+static const char *status_word(const struct tmpl_info *t)
+{
+	switch (t->state) {
+	case ASSETS_TMPL_READY:
+		return "ready";
+	case ASSETS_TMPL_OUTDATED:
+		return "outdated";
+	case ASSETS_TMPL_NOT_BUILT:
+		break;
+	}
+	return t->unavailable[0] ? "unavailable" : "not built";
+}
+
+/* one template as JSON: its meta.json's fields, then what ls knows beyond them */
+static json_t *info_json(const struct sbx_paths *p, const struct tmpl_info *t)
+{
+	json_t *o = t->meta ? json_deep_copy(t->meta) : json_object();
+	char hex[65], base[72];
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "name", json_string(t->name));
+	json_object_set_new(o, "status", json_string(status_word(t)));
+	json_object_set_new(o, "built", json_boolean(t->built));
+	json_object_set_new(o, "recipe", json_boolean(t->recipe));
+	if (t->built) {
+		json_object_set_new(o, "size_bytes", json_integer(t->size));
+		if (!t->built_at[0])
+			json_object_set_new(o, "built_at", json_null());
+	}
+	if (t->recipe) {
+		json_object_set_new(o, "recipe_sha256_current",
+				    assets_recipe_sha256(p, t->name, hex) == 0 ? json_string(hex)
+									       : json_null());
+		if (!json_object_get(o, "base") &&
+		    assets_recipe_value(p, t->name, "BASE", base, sizeof(base)) == 0)
+			json_object_set_new(o, "base", json_string(base));
+		if (!json_object_get(o, "agent") && t->agent[0])
+			json_object_set_new(o, "agent", json_pack("{s:s}", "package", t->agent));
+	}
+	if (t->unavailable[0])
+		json_object_set_new(o, "unavailable", json_string(t->unavailable));
+	return o;
+}
+
+static void free_infos(struct tmpl_info *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_decref(v[i].meta);
+		v[i].meta = NULL;
+	}
 }
 
 static int template_ls(int argc, char **argv, const struct sbx_paths *p)
@@ -143,7 +217,7 @@ static int template_ls(int argc, char **argv, const struct sbx_paths *p)
 	    {'q', "quiet", CLI_ARG_NONE, 'q'},
 	    {0, NULL, 0, 0},
 	};
-	static const char *const header[] = {"NAME", "SIZE", "BUILT"};
+	static const char *const header[] = {"NAME", "STATUS", "SIZE", "BUILT", "TIME", "AGENT"};
 	static struct tmpl_info v[MAX_TEMPLATES];
 	struct cli_parser ps;
 	bool json = false, quiet = false;
@@ -171,17 +245,9 @@ static int template_ls(int argc, char **argv, const struct sbx_paths *p)
 	size_t n = collect(p, v);
 	if (json) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++) {
-			json_t *o = json_pack("{s:s, s:b, s:b}", "name", v[i].name, "built",
-					      v[i].built, "recipe", v[i].recipe);
-			if (v[i].built) {
-				json_object_set_new(o, "size_bytes", json_integer(v[i].size));
-				json_object_set_new(o, "built_at",
-						    v[i].built_at[0] ? json_string(v[i].built_at)
-								     : json_null());
-			}
-			json_array_append_new(arr, o);
-		}
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, info_json(p, &v[i]));
+		free_infos(v, n);
 		char *s = json_dumps(arr, JSON_INDENT(2));
 		json_decref(arr);
 		if (!s) {
@@ -192,28 +258,36 @@ static int template_ls(int argc, char **argv, const struct sbx_paths *p)
 		free(s);
 		return 0;
 	}
+	free_infos(v, n);
 	if (quiet) {
 		for (size_t i = 0; i < n; i++)
 			if (v[i].built)
 				puts(v[i].name);
 		return 0;
 	}
-	static char cells[MAX_TEMPLATES][3][64];
-	static const char *ptrs[MAX_TEMPLATES * 3];
+	enum { NCOLS = 6 };
+	static char cells[MAX_TEMPLATES][NCOLS][64];
+	static const char *ptrs[MAX_TEMPLATES * NCOLS];
 	time_t now = time(NULL);
 	for (size_t i = 0; i < n; i++) {
+		char(*c)[64] = cells[i];
+		snprintf(c[0], sizeof(c[0]), "%s", v[i].name);
+		snprintf(c[1], sizeof(c[1]), "%s", status_word(&v[i]));
+		snprintf(c[2], sizeof(c[2]), "-");
+		snprintf(c[3], sizeof(c[3]), "-");
+		snprintf(c[4], sizeof(c[4]), "-");
 		if (v[i].built) {
-			progress_human_size(v[i].size, cells[i][1], sizeof(cells[i][1]));
-			progress_human_age(v[i].built_t, now, cells[i][2], sizeof(cells[i][2]));
-		} else {
-			snprintf(cells[i][1], sizeof(cells[i][1]), "-");
-			snprintf(cells[i][2], sizeof(cells[i][2]), "not built");
+			progress_human_size(v[i].size, c[2], sizeof(c[2]));
+			progress_human_age(v[i].built_t, now, c[3], sizeof(c[3]));
 		}
-		ptrs[i * 3] = v[i].name;
-		ptrs[i * 3 + 1] = cells[i][1];
-		ptrs[i * 3 + 2] = cells[i][2];
+		if (v[i].build_seconds >= 0)
+			snprintf(c[4], sizeof(c[4]), "%lldm%02llds", v[i].build_seconds / 60,
+				 v[i].build_seconds % 60);
+		snprintf(c[5], sizeof(c[5]), "%s", v[i].agent[0] ? v[i].agent : "-");
+		for (int k = 0; k < NCOLS; k++)
+			ptrs[i * NCOLS + (size_t)k] = c[k];
 	}
-	cli_table_print(stdout, header, 3, ptrs, n);
+	cli_table_print(stdout, header, NCOLS, ptrs, n);
 	return 0;
 }
 
@@ -272,12 +346,19 @@ static int template_build(int argc, char **argv, const struct sbx_paths *p)
 			name, p->libdir, name);
 		return 1;
 	}
+	char why[256];
+	if (assets_template_unavailable(p, name, why, sizeof(why))) {
+		sbx_err(
+		    "template build: template %s is unavailable here: %s (see: sbx template ls)",
+		    name, why);
+		return 1;
+	}
 	/* kernel + initramfs first (fast, and a broken network shows up before a long build) */
 	if (assets_ensure(p, NULL, quiet, &a) < 0)
 		return 1;
 	if (assets_template_build(p, name, force, quiet) < 0)
 		return 1;
-	if (!quiet && !force && assets_template_built(p, name))
+	if (!quiet && !force && assets_template_current(p, name))
 		printf("template %s is ready\n", name);
 	return 0;
 }

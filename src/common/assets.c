@@ -1,15 +1,19 @@
 /* The guest's boot assets in the cache (see assets.h): finding them, and building what is
  * missing by running the images/ scripts with their progress rendered.
- * Owns the cache layout and naming (kernel dir choice, initramfs hash); never builds anything
+ * Owns the cache layout and naming (kernel dir choice, initramfs hash) and when a template is
+ * current (the recipe hash, which build-template.sh computes alike); never builds anything
  * itself (the scripts do, atomically) and never deletes an asset another caller could be using
  * except stale initramfs files. */
 #include "common/assets.h"
 #include "common/progress.h"
 #include "common/err.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -26,6 +30,8 @@
 #define TEMPLATE_TIMEOUT_S  3600
 #define LOG_TAIL_LINES	    12
 #define STALE_INITRAMFS_S   3600
+#define RECIPE_MAX_DEPTH    8
+#define RECIPE_MAX_BYTES    (1 << 20)
 
 bool assets_name_valid(const char *name)
 {
@@ -210,6 +216,270 @@ bool assets_template_has_recipe(const struct sbx_paths *p, const char *name)
 	if (!assets_name_valid(name))
 		return false;
 	return sbx_path_join(f, "%s/images/templates/%s.conf", p->libdir, name) == 0 && is_file(f);
+}
+
+/* --- recipes: their files, hash and simple settings -------------------------------------- */
+
+/* read @path (a recipe, at most RECIPE_MAX_BYTES) into a NUL-terminated malloc'd buffer */
+static char *read_small_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RECIPE_MAX_BYTES) {
+		close(fd);
+		errno = EFBIG;
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (buf)
+		buf[got] = '\0';
+	return buf;
+}
+
+/*
+ * The value of the last line "@key=value" in @text: one optional quote (' or ") either side,
+ * and trailing white space, removed. Return: 0, or -1 if absent or longer than @len - 1.
+ */
+static int recipe_line_value(const char *text, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+	int found = -1;
+
+	for (const char *l = text; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		const char *next = e ? e + 1 : l + n;
+		if (n <= klen || strncmp(l, key, klen) != 0 || l[klen] != '=') {
+			l = next;
+			continue;
+		}
+		const char *v = l + klen + 1;
+		n -= klen + 1;
+		l = next;
+		while (n && isspace((unsigned char)v[n - 1]))
+			n--;
+		if (n && (*v == '"' || *v == '\''))
+			v++, n--;
+		if (n && (v[n - 1] == '"' || v[n - 1] == '\''))
+			n--;
+		if (n >= len)
+			continue;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		found = 0;
+	}
+	return found;
+}
+
+int assets_recipe_value(const struct sbx_paths *p, const char *name, const char *key, char *out,
+			size_t len)
+{
+	char f[PATH_MAX];
+
+	if (!assets_name_valid(name) ||
+	    sbx_path_join(f, "%s/images/templates/%s.conf", p->libdir, name) < 0)
+		return -1;
+	char *text = read_small_file(f);
+	if (!text)
+		return -1;
+	int r = recipe_line_value(text, key, out, len);
+	free(text);
+	return r;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+size_t assets_recipe_names(const struct sbx_paths *p, char (*names)[ASSETS_NAME_MAX], size_t max)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if (sbx_path_join(dir, "%s/images/templates", p->libdir) < 0 || !(d = opendir(dir)))
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l <= 5 || l - 5 >= ASSETS_NAME_MAX || strcmp(de->d_name + l - 5, ".conf") != 0)
+			continue;
+		memcpy(names[n], de->d_name, l - 5);
+		names[n][l - 5] = '\0';
+		if (assets_name_valid(names[n]))
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), by_name);
+	return n;
+}
+
+bool assets_template_unavailable(const struct sbx_paths *p, const char *name, char *reason,
+				 size_t len)
+{
+	char buf[512];
+
+	if (assets_recipe_value(p, name, "AGENT_UNAVAILABLE", buf, sizeof(buf)) < 0 || !buf[0])
+		return false;
+	if (reason)
+		snprintf(reason, len, "%s", buf);
+	return true;
+}
+
+/* the base recipe named by @name's BASE line, as build-template.sh's sed reads it: a name of
+ * [a-z0-9][a-z0-9_.-]* (our names are the valid template names) */
+static int recipe_base(const struct sbx_paths *p, const char *name, char *base, size_t len)
+{
+	if (assets_recipe_value(p, name, "BASE", base, len) < 0) {
+		base[0] = '\0';
+		return 0;
+	}
+	if (!assets_name_valid(base)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static void hex_of(const unsigned char *md, unsigned n, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned i = 0; i < n; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[2 * n] = '\0';
+}
+
+/* sha256 of the file @path into @hex (65 bytes) */
+static int sha256_file(const char *path, char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
+	unsigned mdlen = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	EVP_MD_CTX *ctx;
+
+	if (fd < 0)
+		return -1;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			EVP_DigestUpdate(ctx, buf, (size_t)n);
+	int saved = errno;
+	close(fd);
+	if (n == 0)
+		EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (n < 0) {
+		errno = saved;
+		return -1;
+	}
+	hex_of(md, mdlen, hex);
+	return 0;
+}
+
+int assets_recipe_sha256(const struct sbx_paths *p, const char *name, char *hex)
+{
+	char chain[RECIPE_MAX_DEPTH][72], cur[72], f[PATH_MAX], fhex[65], line[PATH_MAX + 80];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	int depth = 0;
+
+	if (!assets_name_valid(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(cur, sizeof(cur), "%s", name);
+	for (;;) {
+		if (depth == RECIPE_MAX_DEPTH) {
+			errno = ELOOP;
+			return -1;
+		}
+		if (!assets_template_has_recipe(p, cur)) {
+			errno = ENOENT;
+			return -1;
+		}
+		memcpy(chain[depth++], cur, sizeof(cur));
+		char base[72];
+		if (recipe_base(p, chain[depth - 1], base, sizeof(base)) < 0)
+			return -1;
+		if (!base[0])
+			break;
+		memcpy(cur, base, sizeof(cur));
+	}
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		errno = ENOMEM;
+		return -1;
+	}
+	/* build-template.sh, then the outermost base first, the recipe itself last */
+	for (int i = depth; i >= 0; i--) {
+		char rel[96];
+		if (i == depth)
+			snprintf(rel, sizeof(rel), "build-template.sh");
+		else
+			snprintf(rel, sizeof(rel), "templates/%s.conf", chain[i]);
+		if (sbx_path_join(f, "%s/images/%s", p->libdir, rel) < 0 ||
+		    sha256_file(f, fhex) < 0) {
+			int saved = errno;
+			EVP_MD_CTX_free(ctx);
+			errno = saved;
+			return -1;
+		}
+		int n = snprintf(line, sizeof(line), "%s  %s\n", fhex, rel);
+		EVP_DigestUpdate(ctx, line, (size_t)n);
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	hex_of(md, mdlen, hex);
+	return 0;
+}
+
+enum assets_tmpl_state assets_template_state(const struct sbx_paths *p, const char *name)
+{
+	char dir[PATH_MAX], f[PATH_MAX], want[65];
+
+	if (!assets_template_built(p, name))
+		return ASSETS_TMPL_NOT_BUILT;
+	if (!assets_template_has_recipe(p, name))
+		return ASSETS_TMPL_READY; /* nothing to compare with (saved, imported) */
+	if (assets_recipe_sha256(p, name, want) < 0)
+		return ASSETS_TMPL_OUTDATED; /* a broken recipe: building it says why */
+	if (assets_template_dir(p, name, dir) < 0 || sbx_path_join(f, "%s/meta.json", dir) < 0)
+		return ASSETS_TMPL_OUTDATED;
+	json_t *m = json_load_file(f, 0, NULL);
+	const char *have = json_string_value(json_object_get(m, "recipe_sha256"));
+	bool same = have && strcmp(have, want) == 0;
+	json_decref(m);
+	return same ? ASSETS_TMPL_READY : ASSETS_TMPL_OUTDATED;
+}
+
+bool assets_template_current(const struct sbx_paths *p, const char *name)
+{
+	return assets_template_state(p, name) == ASSETS_TMPL_READY;
 }
 
 bool assets_template_known(const struct sbx_paths *p, const char *name)
@@ -567,7 +837,8 @@ int assets_template_build(const struct sbx_paths *p, const char *name, bool forc
 			name ? name : "");
 		return -1;
 	}
-	if (!force && assets_template_built(p, name))
+	enum assets_tmpl_state st = assets_template_state(p, name);
+	if (!force && st == ASSETS_TMPL_READY)
 		return 0;
 	if (!assets_template_has_recipe(p, name)) {
 		sbx_err("building template '%s': no recipe %s/images/templates/%s.conf (see: sbx "
@@ -575,12 +846,20 @@ int assets_template_build(const struct sbx_paths *p, const char *name, bool forc
 			name, p->libdir, name);
 		return -1;
 	}
+	char why[512];
+	if (assets_template_unavailable(p, name, why, sizeof(why))) {
+		sbx_err("template %s is unavailable here: %s (see: sbx template ls)", name, why);
+		return -1;
+	}
 	if (assets_template_dir(p, name, dir) < 0 ||
 	    sbx_path_join(parent, "%s/templates", p->cache) < 0 ||
 	    sbx_path_join(script, "%s/images/build-template.sh", p->libdir) < 0 ||
 	    sbx_path_join(log, "%s/.build-%s.log", parent, name) < 0 || ensure_dir(parent) < 0)
 		return -1;
-	snprintf(title, sizeof(title), "Building template %s", name);
+	snprintf(title, sizeof(title),
+		 !force && st == ASSETS_TMPL_OUTDATED ? "Rebuilding template %s (recipe changed)"
+						      : "Building template %s",
+		 name);
 	snprintf(what, sizeof(what), "building template %s", name);
 	char *argv[] = {"/bin/bash", script, (char *)name, dir, force ? "--force" : NULL, NULL};
 	if (assets_run_script(argv, title, what, log, TEMPLATE_TIMEOUT_S, quiet, result) < 0)
@@ -588,6 +867,12 @@ int assets_template_build(const struct sbx_paths *p, const char *name, bool forc
 	if (!assets_template_built(p, name)) {
 		sbx_err("building template %s: %s is incomplete after the build (see %s)", name,
 			dir, log);
+		return -1;
+	}
+	if (!assets_template_current(p, name)) {
+		sbx_err("building template %s: the build in %s does not match its recipe (was the "
+			"recipe edited during the build? run the command again)",
+			name, dir);
 		return -1;
 	}
 	return 0;

@@ -3,6 +3,8 @@
  *   <cache>/kernel/<kver>/{vmlinux,modules/,version}
  *   <cache>/initramfs/<hash>.cpio          hash over sbx-init, kernel version, initramfs.sh
  *   <cache>/templates/<name>/{rootfs.img,meta.json}
+ * A template is current when its meta.json's "recipe_sha256" is the hash of the recipe files it
+ * would be built from now (assets_recipe_sha256()); *_ensure() rebuilds an outdated one.
  * The *_find() calls only look (sbxd uses them); the *_ensure() calls build what is missing
  * with progress on stderr (the CLI uses them). Builds are atomic (temp dir, then rename) and
  * serialized with a lock file, so concurrent callers and interrupted builds never leave a
@@ -71,15 +73,69 @@ int assets_initramfs_name(const char *sbx_init, const char *kver, const char *sc
  */
 int assets_template_dir(const struct sbx_paths *p, const char *name, char *out);
 
-/** assets_template_built() - true if template @name has rootfs.img and meta.json. */
+/**
+ * assets_template_built() - true if template @name has rootfs.img and meta.json (a complete
+ * build, current or not: sbxd boots what is there).
+ */
 bool assets_template_built(const struct sbx_paths *p, const char *name);
+
+/**
+ * assets_recipe_sha256() - the hash of recipe @name as images/build-template.sh computes it:
+ * sha256 over the lines "<sha256 of file>  <file>\n" of its files, relative to images/ —
+ * build-template.sh, each base recipe (a recipe's last line "BASE=name", quotes allowed; the
+ * outermost first, at most 8 deep), templates/@name.conf — i.e.
+ * `cd images && sha256sum build-template.sh templates/shell.conf templates/claude.conf |
+ * sha256sum`.
+ * @hex: 65 bytes, lowercase hex.
+ * Return: 0, or -1 with errno set (ENOENT a file is missing, ELOOP bases too deep, EINVAL a
+ * bad name).
+ */
+int assets_recipe_sha256(const struct sbx_paths *p, const char *name, char *hex);
+
+enum assets_tmpl_state {
+	ASSETS_TMPL_NOT_BUILT, /* no complete build */
+	ASSETS_TMPL_READY,    /* built from the current recipe (or built with no recipe to match) */
+	ASSETS_TMPL_OUTDATED, /* built, but from another recipe (or before hashes were recorded) */
+};
+
+/** assets_template_state() - whether template @name is built and current (see the enum). */
+enum assets_tmpl_state assets_template_state(const struct sbx_paths *p, const char *name);
+
+/** assets_template_current() - true if template @name is built and READY. */
+bool assets_template_current(const struct sbx_paths *p, const char *name);
+
+/**
+ * assets_recipe_value() - the value of a line "KEY=value" of recipe @name's own file (not its
+ * base; the last such line wins; one pair of surrounding quotes removed; no expansion), e.g.
+ * AGENT_NPM, AGENT_UNAVAILABLE, BASE, into @out (@len bytes).
+ * Return: 0, or -1 if the recipe or the key is missing (or the value does not fit).
+ */
+int assets_recipe_value(const struct sbx_paths *p, const char *name, const char *key, char *out,
+			size_t len);
+
+#define ASSETS_NAME_MAX 72 /* a template name with its NUL fits */
+
+/**
+ * assets_recipe_names() - the names of the recipes in <libdir>/images/templates/ (valid names
+ * only), sorted, at most @max into @names. Return: how many.
+ */
+size_t assets_recipe_names(const struct sbx_paths *p, char (*names)[ASSETS_NAME_MAX], size_t max);
+
+/**
+ * assets_template_unavailable() - true if recipe @name cannot be built here: it says why in a
+ * line AGENT_UNAVAILABLE="reason" (copied into @reason, @len bytes; may be NULL). `sbx run
+ * --help` lists these with their reasons.
+ */
+bool assets_template_unavailable(const struct sbx_paths *p, const char *name, char *reason,
+				 size_t len);
 
 /** assets_template_has_recipe() - true if <libdir>/images/templates/@name.conf exists. */
 bool assets_template_has_recipe(const struct sbx_paths *p, const char *name);
 
 /**
- * assets_template_build() - build template @name from its recipe unless already built (or
- * always, with @force: the old build is replaced only once the new one is complete). Needs
+ * assets_template_build() - build template @name from its recipe unless already built from the
+ * current recipe (always, with @force); an old or outdated build is replaced only once the new
+ * one is complete, and stays if the build fails. Needs
  * the kernel/initramfs not at all; assets_ensure() builds those. Progress on stderr unless
  * @quiet. Return: 0, or -1 with a one-line error (and the build log's tail) printed.
  */

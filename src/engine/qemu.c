@@ -169,10 +169,10 @@ int qemu_build_argv(const struct engine_vm_spec *s, struct engine_argv *out)
 	A("microvm,acpi=on");
 	A("-accel");
 	A("%s", kvm ? "kvm" : "tcg");
-	if (kvm) {
-		A("-cpu");
-		A("host");
-	}
+	/* TCG: every feature QEMU can emulate (AVX2 among them): agent CLIs built with Bun
+	 * (claude, opencode) die with SIGILL on the default qemu64 model */
+	A("-cpu");
+	A("%s", kvm ? "host" : "max");
 	A("-m");
 	A("%u", s->memory_mib);
 	A("-smp");

@@ -2,7 +2,10 @@
 # End-to-end test of the guest boot assets: `sbx template build shell` fetches the kernel,
 # builds the initramfs and the shell template into $SBX_CACHE_DIR (default: a temp dir), then
 # checks each artefact, boots the kernel with the initramfs' modules to mount the erofs image,
-# and checks `template ls/rm` and the failure lines. Cleans up everything it starts.
+# and checks `template ls/rm` and the failure lines. Then one agent template ($SBX_E2E_AGENT,
+# default claude: ~2 min more the first time, cached after): its CLI from npm in the image, the
+# pinned version in meta.json, and, on a copy of the recipes, that a recipe change makes it
+# outdated and a failing rebuild keeps the old build. Cleans up everything it starts.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
@@ -29,13 +32,20 @@ check() { # check <name> <cmd...>: PASS if the command succeeds
 
 cleanup() {
 	[[ -n $mnt ]] && umount "$mnt" 2>/dev/null
+	# the agent check's mounts (/dev is the host's: never remove anything while it is mounted)
+	for m in "$tmp/aroot/dev" "$tmp/aroot/proc" "$tmp/aroot"; do umount "$m" 2>/dev/null; done
+	[[ -n ${amnt:-} ]] && umount "$amnt" 2>/dev/null
 	# QEMU started by this test names $tmp on its command line
 	for d in /proc/[0-9]*; do
 		if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF "$tmp/"; then
 			kill -9 "${d#/proc/}" 2>/dev/null
 		fi
 	done
-	rm -rf "$tmp"
+	if grep -qF " $tmp/" /proc/self/mounts; then
+		echo "cleanup: mounts left under $tmp, not removing it" >&2
+	else
+		rm -rf --one-file-system "$tmp"
+	fi
 	rm -rf "$cache/templates/e2e-fake" "$cache/templates/e2e-fake2"
 	rm -f "$cache/templates/.lock-e2e-fake" "$cache/templates/.lock-e2e-fake2"
 }
@@ -232,8 +242,9 @@ echo "second ensure: $ms ms" >&2
 
 # --- template ls / rm -----------------------------------------------------------------------
 "$SBX" template ls >"$tmp/ls.out" 2>&1
-if head -n 1 "$tmp/ls.out" | grep -qE '^NAME +SIZE +BUILT$' &&
-	grep -qE '^shell +[0-9.]+ (MiB|GiB) +(just now|[0-9]+ (minute|hour|day)s? ago)$' "$tmp/ls.out"; then
+if head -n 1 "$tmp/ls.out" | grep -qE '^NAME +STATUS +SIZE +BUILT +TIME +AGENT$' &&
+	grep -qE '^shell +ready +[0-9.]+ (MiB|GiB) +(just now|[0-9]+ (minute|hour|day)s? ago) +[0-9]+m[0-5][0-9]s +-$' "$tmp/ls.out" &&
+	grep -qE '^claude +(not built|ready|outdated) +.* @anthropic-ai/claude-code(@[0-9.]+)?$' "$tmp/ls.out"; then
 	pass template-ls
 else
 	fail template-ls "$(cat "$tmp/ls.out")"
@@ -242,7 +253,12 @@ fi
 if python3 -c '
 import json, sys
 v = {t["name"]: t for t in json.load(open(sys.argv[1]))}
-assert v["shell"]["built"] and v["shell"]["size_bytes"] > 10**7
+s = v["shell"]
+assert s["built"] and s["size_bytes"] > 10**7 and s["status"] == "ready", s
+assert s["recipe_sha256"] == s["recipe_sha256_current"] and len(s["recipe_sha256"]) == 64, s
+assert s["packages"]["bash"] and s["build_seconds"] > 0, s
+for a in ("claude", "codex", "gemini", "copilot", "opencode"):
+    assert v[a]["recipe"] and v[a]["base"] == "shell" and v[a]["agent"]["package"], v[a]
 ' "$tmp/ls.json" 2>/dev/null; then
 	pass template-ls-json
 else
@@ -252,7 +268,7 @@ fi
 mkdir -p "$cache/templates/e2e-fake"
 echo img >"$cache/templates/e2e-fake/rootfs.img"
 echo '{"name":"e2e-fake","built_at":"2026-01-01T00:00:00Z","size_bytes":4}' >"$cache/templates/e2e-fake/meta.json"
-if "$SBX" template ls | grep -qE '^e2e-fake +4 B +[0-9]+ days? ago$'; then
+if "$SBX" template ls | grep -qE '^e2e-fake +ready +4 B +[0-9]+ days? ago +- +-$'; then
 	pass template-ls-lists-built
 else
 	fail template-ls-lists-built "$("$SBX" template ls 2>&1)"
@@ -264,6 +280,121 @@ else
 	fail template-rm
 fi
 check template-still-there test -s "$img"
+
+# --- an agent template: shell + the agent's CLI from npm, its version pinned in meta.json ----
+agent=${SBX_E2E_AGENT:-claude}
+arecipe=$top/build/lib/sbx/images/templates/$agent.conf
+apkg=$(sed -n 's/^AGENT_NPM=//p' "$arecipe" | tr -d "\"'")
+acli=$(sed -n 's/^AGENT_COMMAND=(\([^ )]*\).*/\1/p' "$arecipe")
+adir=$cache/templates/$agent
+start=$(date +%s)
+timeout 1800 "$SBX" template build "$agent" >"$tmp/abuild.out" 2>"$tmp/abuild.err"
+rc=$?
+if [[ $rc -eq 0 && -s $adir/rootfs.img ]]; then
+	pass agent-template-build
+else
+	fail agent-template-build "exit $rc: $(tail -n 3 "$tmp/abuild.err")"
+fi
+echo "$agent template: $(($(date +%s) - start)) s here, $(($(stat -c %s "$adir/rootfs.img" 2>/dev/null || echo 0) / 1048576)) MiB" >&2
+rsha=$(bash "$top/build/lib/sbx/images/build-template.sh" --recipe-sha256 "$agent")
+if python3 - "$adir/meta.json" "$agent" "$apkg" "$acli" "$rsha" <<'EOF' 2>"$tmp/ameta.err"; then
+import json, re, sys
+m = json.load(open(sys.argv[1]))
+name, pkg, cli, rsha = sys.argv[2:6]
+assert m["name"] == name and m["base"] == "shell", (m["name"], m.get("base"))
+a = m["agent"]
+assert a["package"] == pkg, a
+assert re.fullmatch(r"\d+\.\d+\.\d+([-+.][0-9A-Za-z.-]+)?", a["version"]), a
+assert a["command"][0] == cli, a
+assert m["recipe_sha256"] == rsha, (m["recipe_sha256"], rsha)
+assert sorted(m["recipe_files"]) == sorted(["build-template.sh", "templates/shell.conf",
+                                            "templates/%s.conf" % name]), m["recipe_files"]
+assert m["packages"]["nodejs"] and m["build_seconds"] > 0
+EOF
+	pass agent-meta-json
+else
+	fail agent-meta-json "$(tail -n 1 "$tmp/ameta.err")"
+fi
+aver=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent"]["version"])' "$adir/meta.json" 2>/dev/null)
+anode=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent"].get("node", ""))' "$adir/meta.json" 2>/dev/null)
+# the CLI is in the image at the pinned version (with the Node.js it was given), and runs
+amnt=""
+if [[ $(id -u) == 0 ]] && mkdir -p "$tmp/amnt" && mount -t erofs -o loop,ro "$adir/rootfs.img" "$tmp/amnt" 2>/dev/null; then
+	amnt=$tmp/amnt
+	pj=$amnt/usr/local/lib/node_modules/$apkg/package.json
+	if [[ -x $amnt/usr/local/bin/$acli ]] &&
+		[[ $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$pj" 2>/dev/null) == "$aver" ]]; then
+		pass agent-cli-in-image
+	else
+		fail agent-cli-in-image "no executable /usr/local/bin/$acli, or $pj is not version $aver"
+	fi
+	if [[ -z $anode ]] || [[ "$(chroot "$amnt" /usr/local/bin/node --version 2>/dev/null)" == "v$anode" ]]; then
+		pass agent-node-version
+	else
+		fail agent-node-version "node in the image is not v$anode"
+	fi
+	# user agent can start it (as `sbx run` will), on a writable overlay with /proc and /dev as
+	# in a sandbox (opencode's Bun binary crashes without /dev)
+	mkdir -p "$tmp/aup" "$tmp/awork" "$tmp/aroot"
+	if mount -t overlay overlay -o "lowerdir=$amnt,upperdir=$tmp/aup,workdir=$tmp/awork" "$tmp/aroot" &&
+		mount -t proc proc "$tmp/aroot/proc" && mount --bind /dev "$tmp/aroot/dev"; then
+		chmod 1777 "$tmp/aroot/tmp"
+		if out=$(timeout 120 chroot --userspec=1000:1000 "$tmp/aroot" /usr/bin/env -i HOME=/home/agent \
+			PATH=/usr/local/bin:/usr/bin:/bin "$acli" --version 2>&1 </dev/null); then
+			pass agent-cli-runs
+		else
+			fail agent-cli-runs "$acli --version as agent: $(echo "$out" | tail -n 1)"
+		fi
+		umount "$tmp/aroot/dev" "$tmp/aroot/proc" "$tmp/aroot"
+	else
+		fail agent-cli-runs "cannot mount an overlay on the image"
+	fi
+	umount "$amnt" && amnt=""
+else
+	echo "SKIP agent-cli-in-image (cannot mount erofs)"
+fi
+"$SBX" template ls >"$tmp/als.out" 2>&1
+if grep -qE "^$agent +ready +[0-9.]+ (MiB|GiB) +.* +[0-9]+m[0-5][0-9]s +$apkg@$aver\$" "$tmp/als.out"; then
+	pass agent-template-ls
+else
+	fail agent-template-ls "$(grep "^$agent " "$tmp/als.out")"
+fi
+
+# recipe changes, on a copy of the recipes and of the built template (hard links: builds
+# only ever rename, never write into an image): the base changing makes the agent outdated
+alib=$tmp/alib
+acache=$tmp/acache
+mkdir -p "$alib" "$acache/templates"
+cp -r "$top/build/lib/sbx/images" "$alib/images"
+cp "$top/build/lib/sbx/sbx-init" "$alib/sbx-init"
+ln -s "$cache/kernel" "$acache/kernel"
+cp -al "$adir" "$acache/templates/$agent" 2>/dev/null || cp -a "$adir" "$acache/templates/$agent"
+als() { SBX_LIBDIR=$alib SBX_CACHE_DIR=$acache "$SBX" template ls | awk -v n="$agent" '$1 == n {print $2}'; }
+check recipe-copy-ready test "$(als)" == ready
+echo "# a local edit" >>"$alib/images/templates/shell.conf"
+check recipe-change-outdated test "$(als)" == outdated
+if SBX_LIBDIR=$alib SBX_CACHE_DIR=$acache "$SBX" template ls --json | python3 -c '
+import json, sys
+t = {x["name"]: x for x in json.load(sys.stdin)}[sys.argv[1]]
+assert t["status"] == "outdated" and t["recipe_sha256"] != t["recipe_sha256_current"]
+' "$agent" 2>/dev/null; then
+	pass recipe-change-outdated-json
+else
+	fail recipe-change-outdated-json
+fi
+# a rebuild that fails keeps the previous (outdated) build, whole
+echo 'PACKAGES+=(no-such-package-sbx-e2e)' >>"$alib/images/templates/$agent.conf"
+ino=$(stat -c %i "$acache/templates/$agent/rootfs.img")
+SBX_LIBDIR=$alib SBX_CACHE_DIR=$acache timeout 900 "$SBX" template build "$agent" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [[ $rc -ne 0 ]] && tail -n 1 "$tmp/err" | grep -q "^sbx: building template $agent: Unable to locate package no-such-package-sbx-e2e" &&
+	grep -q 'Rebuilding template' "$tmp/err" &&
+	[[ $(stat -c %i "$acache/templates/$agent/rootfs.img") == "$ino" && -s $acache/templates/$agent/meta.json ]] &&
+	! ls -d "$acache/templates/.tmp-$agent".* >/dev/null 2>&1 && [[ $(als) == outdated ]]; then
+	pass failed-rebuild-keeps-old
+else
+	fail failed-rebuild-keeps-old "rc $rc, status $(als): $(tail -n 2 "$tmp/err")"
+fi
 
 # --- bad input: non-zero exit, one line ------------------------------------------------------
 bad() { # bad <name> <expected text> <cmd...>

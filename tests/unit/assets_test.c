@@ -5,6 +5,7 @@
 #include "common/assets.h"
 #include "t.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -406,6 +407,252 @@ TEST(run_script_success_failure_timeout)
 	CHECK(strstr(err, "timed out after 1 s") != NULL);
 }
 
+/* the first line of `sh -c @cmd`'s stdout into @out */
+static void sh_line(char *out, size_t len, const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	out[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(out, (int)len, f))
+		out[strcspn(out, "\n")] = '\0';
+	pclose(f);
+}
+
+/* a libdir with build-template.sh, shell.conf and claude.conf (BASE=shell) */
+static void fake_recipes(struct sbx_paths *p, const char *tag)
+{
+	fake_paths(p, tag);
+	write_file("#!/bin/bash\necho build\n", 0755, "%s/images/build-template.sh", p->libdir);
+	write_file("PACKAGES=(bash)\n", 0644, "%s/images/templates/shell.conf", p->libdir);
+	write_file("# an agent\nBASE=shell\n. \"$(dirname \"${BASH_SOURCE[0]}\")/$BASE.conf\"\n"
+		   "AGENT_NPM='@anthropic-ai/claude-code'\nAGENT_COMMAND=(claude)\n",
+		   0644, "%s/images/templates/claude.conf", p->libdir);
+}
+
+TEST(recipe_sha256_is_the_sha256sum_of_its_files)
+{
+	struct sbx_paths p;
+	char a[65], b[65], want[256], cmd[PATH_MAX + 200];
+
+	fake_recipes(&p, "rh");
+	CHECK_EQ(assets_recipe_sha256(&p, "claude", a), 0);
+	CHECK_EQ(strlen(a), 64);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s/images' && sha256sum build-template.sh templates/shell.conf "
+		 "templates/claude.conf | sha256sum | cut -d' ' -f1",
+		 p.libdir);
+	sh_line(want, sizeof(want), cmd);
+	CHECK_STR(a, want);
+	CHECK_EQ(assets_recipe_sha256(&p, "shell", b), 0); /* no base: script + itself */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s/images' && sha256sum build-template.sh templates/shell.conf | sha256sum "
+		 "| cut -d' ' -f1",
+		 p.libdir);
+	sh_line(want, sizeof(want), cmd);
+	CHECK_STR(b, want);
+
+	/* any of the files changing changes it: the base, the script, the recipe itself */
+	write_file("PACKAGES=(bash docker.io)\n", 0644, "%s/images/templates/shell.conf", p.libdir);
+	CHECK_EQ(assets_recipe_sha256(&p, "claude", b), 0);
+	CHECK(strcmp(a, b) != 0);
+	memcpy(a, b, sizeof(a));
+	write_file("#!/bin/bash\necho build v2\n", 0755, "%s/images/build-template.sh", p.libdir);
+	CHECK_EQ(assets_recipe_sha256(&p, "claude", b), 0);
+	CHECK(strcmp(a, b) != 0);
+
+	/* the real script computes the same (when the tests run from the source tree) */
+	if (access("images/build-template.sh", R_OK) == 0) {
+		snprintf(cmd, sizeof(cmd), "cp images/build-template.sh '%s/images/'", p.libdir);
+		CHECK_EQ(system(cmd), 0);
+		CHECK_EQ(assets_recipe_sha256(&p, "claude", a), 0);
+		snprintf(cmd, sizeof(cmd),
+			 "bash '%s/images/build-template.sh' --recipe-sha256 claude 2>&1",
+			 p.libdir);
+		sh_line(want, sizeof(want), cmd);
+		CHECK_STR(a, want);
+	}
+
+	errno = 0;
+	CHECK_EQ(assets_recipe_sha256(&p, "nope", a), -1);
+	CHECK_EQ(errno, ENOENT);
+	CHECK_EQ(assets_recipe_sha256(&p, "../x", a), -1);
+	CHECK_EQ(errno, EINVAL);
+	write_file("BASE=gone\n", 0644, "%s/images/templates/orphan.conf", p.libdir);
+	CHECK_EQ(assets_recipe_sha256(&p, "orphan", a), -1);
+	CHECK_EQ(errno, ENOENT);
+	write_file("BASE=\"loop-b\"\n", 0644, "%s/images/templates/loop-a.conf", p.libdir);
+	write_file("BASE='loop-a'\n", 0644, "%s/images/templates/loop-b.conf", p.libdir);
+	CHECK_EQ(assets_recipe_sha256(&p, "loop-a", a), -1);
+	CHECK_EQ(errno, ELOOP);
+	write_file("BASE=../../etc/passwd\n", 0644, "%s/images/templates/evil.conf", p.libdir);
+	CHECK_EQ(assets_recipe_sha256(&p, "evil", a), -1);
+	CHECK_EQ(errno, EINVAL);
+}
+
+TEST(recipe_values_and_unavailable)
+{
+	struct sbx_paths p;
+	char v[128];
+
+	fake_recipes(&p, "rv");
+	CHECK_EQ(assets_recipe_value(&p, "claude", "AGENT_NPM", v, sizeof(v)), 0);
+	CHECK_STR(v, "@anthropic-ai/claude-code"); /* quotes removed */
+	CHECK_EQ(assets_recipe_value(&p, "claude", "BASE", v, sizeof(v)), 0);
+	CHECK_STR(v, "shell");
+	CHECK_EQ(assets_recipe_value(&p, "shell", "AGENT_NPM", v, sizeof(v)), -1); /* own file */
+	CHECK_EQ(assets_recipe_value(&p, "claude", "AGENT", v, sizeof(v)), -1);	   /* whole key */
+	CHECK_EQ(assets_recipe_value(&p, "nope", "BASE", v, sizeof(v)), -1);
+	CHECK_EQ(assets_recipe_value(&p, "claude", "AGENT_NPM", v, 5), -1); /* does not fit */
+	CHECK(!assets_template_unavailable(&p, "claude", v, sizeof(v)));
+
+	write_file(
+	    "BASE=shell\nAGENT_NPM=x\n# AGENT_UNAVAILABLE=\"commented out\"\n"
+	    "AGENT_UNAVAILABLE=\"first\"\nAGENT_UNAVAILABLE=\"its postinstall downloads from "
+	    "github.com (not reachable here)\"  \n",
+	    0644, "%s/images/templates/blocked.conf", p.libdir);
+	CHECK(assets_template_unavailable(&p, "blocked", v, sizeof(v)));
+	CHECK_STR(v, "its postinstall downloads from github.com (not reachable here)");
+	CHECK(assets_template_unavailable(&p, "blocked", NULL, 0));
+
+	char names[8][ASSETS_NAME_MAX];
+	write_file("x", 0644, "%s/images/templates/Bad.conf", p.libdir);
+	write_file("x", 0644, "%s/images/templates/notes.txt", p.libdir);
+	write_file("x", 0644, "%s/images/templates/.conf", p.libdir);
+	CHECK_EQ(assets_recipe_names(&p, names, 8), 3);
+	CHECK_STR(names[0], "blocked");
+	CHECK_STR(names[1], "claude");
+	CHECK_STR(names[2], "shell");
+	CHECK_EQ(assets_recipe_names(&p, names, 1), 1);
+}
+
+/* a built template with meta.json recording @sha (NULL: no recipe_sha256 field) */
+static void fake_built(const struct sbx_paths *p, const char *name, const char *sha)
+{
+	char meta[256];
+	if (sha)
+		snprintf(meta, sizeof(meta), "{\"name\": \"%s\", \"recipe_sha256\": \"%s\"}", name,
+			 sha);
+	else
+		snprintf(meta, sizeof(meta), "{\"name\": \"%s\"}", name);
+	write_file("img", 0644, "%s/templates/%s/rootfs.img", p->cache, name);
+	write_file(meta, 0644, "%s/templates/%s/meta.json", p->cache, name);
+}
+
+TEST(template_state_follows_the_recipe)
+{
+	struct sbx_paths p;
+	char sha[65];
+
+	fake_recipes(&p, "st");
+	CHECK_EQ(assets_template_state(&p, "claude"), ASSETS_TMPL_NOT_BUILT);
+	CHECK_EQ(assets_recipe_sha256(&p, "claude", sha), 0);
+	fake_built(&p, "claude", sha);
+	CHECK_EQ(assets_template_state(&p, "claude"), ASSETS_TMPL_READY);
+	CHECK(assets_template_current(&p, "claude"));
+	/* the base recipe changes: the agent template is outdated, but still built */
+	write_file("PACKAGES=(bash git)\n", 0644, "%s/images/templates/shell.conf", p.libdir);
+	CHECK_EQ(assets_template_state(&p, "claude"), ASSETS_TMPL_OUTDATED);
+	CHECK(!assets_template_current(&p, "claude"));
+	CHECK(assets_template_built(&p, "claude"));
+	/* built before hashes were recorded: outdated */
+	fake_built(&p, "shell", NULL);
+	CHECK_EQ(assets_template_state(&p, "shell"), ASSETS_TMPL_OUTDATED);
+	fake_built(&p, "shell", "zz");
+	CHECK_EQ(assets_template_state(&p, "shell"), ASSETS_TMPL_OUTDATED);
+	/* a template with no recipe (saved, imported) has nothing to be outdated against */
+	fake_built(&p, "mine", NULL);
+	CHECK_EQ(assets_template_state(&p, "mine"), ASSETS_TMPL_READY);
+	/* unreadable meta.json */
+	write_file("{not json", 0644, "%s/templates/claude/meta.json", p.cache);
+	CHECK_EQ(assets_template_state(&p, "claude"), ASSETS_TMPL_OUTDATED);
+}
+
+static const struct sbx_paths *build_p;
+static const char *build_name;
+static bool build_force;
+static int do_build(void *arg)
+{
+	(void)arg;
+	return assets_template_build(build_p, build_name, build_force, true);
+}
+
+/* a stand-in build-template.sh: counts its runs, fails when the recipe says FAIL=1, else
+ * writes the template with the recipe hash the real script would record */
+static const char fake_build_script[] =
+    "#!/bin/bash\n"
+    "set -eu\n"
+    "name=$1 out=$2 here=$(cd \"$(dirname \"$0\")\" && pwd)\n"
+    "echo run >>\"$here/runs\"\n"
+    "if grep -q '^FAIL=1' \"$here/templates/$name.conf\"; then\n"
+    "  echo '@@error building template '$name': Unable to locate package nope' >&2; exit 1\n"
+    "fi\n"
+    "h=$(cd \"$here\" && sha256sum build-template.sh templates/$name.conf | sha256sum | cut "
+    "-d' ' -f1)\n"
+    "mkdir -p \"$out.new\" && echo new >\"$out.new/rootfs.img\"\n"
+    "printf '{\"recipe_sha256\": \"%s\"}' \"$h\" >\"$out.new/meta.json\"\n"
+    "rm -rf \"$out\" && mv \"$out.new\" \"$out\" && echo \"$out\"\n";
+
+static int count_runs(const struct sbx_paths *p)
+{
+	char f[PATH_MAX], line[32];
+	int n = 0;
+	sbx_path_join(f, "%s/images/runs", p->libdir);
+	FILE *fp = fopen(f, "r");
+	while (fp && fgets(line, sizeof(line), fp))
+		n++;
+	if (fp)
+		fclose(fp);
+	return n;
+}
+
+TEST(build_rebuilds_outdated_and_keeps_old_on_failure)
+{
+	struct sbx_paths p;
+	char err[4096], img[PATH_MAX], content[16] = "";
+
+	fake_paths(&p, "rb");
+	write_file(fake_build_script, 0755, "%s/images/build-template.sh", p.libdir);
+	write_file("PACKAGES=(bash)\n", 0644, "%s/images/templates/agent.conf", p.libdir);
+	build_p = &p;
+	build_name = "agent";
+	build_force = false;
+	CHECK_EQ(capture_stderr(err, sizeof(err), do_build, NULL), 0);
+	CHECK_EQ(count_runs(&p), 1);
+	CHECK_EQ(assets_template_state(&p, "agent"), ASSETS_TMPL_READY);
+	CHECK_EQ(capture_stderr(err, sizeof(err), do_build, NULL), 0); /* current: no run */
+	CHECK_EQ(count_runs(&p), 1);
+
+	write_file("PACKAGES=(bash git)\n", 0644, "%s/images/templates/agent.conf", p.libdir);
+	CHECK_EQ(assets_template_state(&p, "agent"), ASSETS_TMPL_OUTDATED);
+	CHECK_EQ(capture_stderr(err, sizeof(err), do_build, NULL), 0); /* outdated: rebuilt */
+	CHECK_EQ(count_runs(&p), 2);
+	CHECK_EQ(assets_template_state(&p, "agent"), ASSETS_TMPL_READY);
+
+	/* a failing rebuild leaves the previous build in place (outdated) */
+	sbx_path_join(img, "%s/templates/agent/rootfs.img", p.cache);
+	write_file("old", 0644, "%s", img);
+	write_file("PACKAGES=(bash nope)\nFAIL=1\n", 0644, "%s/images/templates/agent.conf",
+		   p.libdir);
+	CHECK_EQ(capture_stderr(err, sizeof(err), do_build, NULL), -1);
+	CHECK_EQ(count_runs(&p), 3);
+	CHECK(strstr(err, "building template agent: Unable to locate package nope") != NULL);
+	FILE *f = fopen(img, "r");
+	CHECK(f && fgets(content, sizeof(content), f));
+	if (f)
+		fclose(f);
+	CHECK_STR(content, "old");
+	CHECK_EQ(assets_template_state(&p, "agent"), ASSETS_TMPL_OUTDATED);
+
+	/* an unavailable agent is refused with its reason, without running the script */
+	write_file("PACKAGES=(bash)\nAGENT_UNAVAILABLE=\"needs github.com\"\n", 0644,
+		   "%s/images/templates/blocked.conf", p.libdir);
+	build_name = "blocked";
+	CHECK_EQ(capture_stderr(err, sizeof(err), do_build, NULL), -1);
+	CHECK(strstr(err, "template blocked is unavailable here: needs github.com") != NULL);
+	CHECK_EQ(count_runs(&p), 3);
+}
+
 int main(void)
 {
 	sbx_path_join(root, "/tmp/sbx-assets-test.XXXXXX");
@@ -425,6 +672,10 @@ int main(void)
 	RUN(find_reports_what_is_missing);
 	RUN(template_known);
 	RUN(run_script_success_failure_timeout);
+	RUN(recipe_sha256_is_the_sha256sum_of_its_files);
+	RUN(recipe_values_and_unavailable);
+	RUN(template_state_follows_the_recipe);
+	RUN(build_rebuilds_outdated_and_keeps_old_on_failure);
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	T_EXIT();
 }
