@@ -69,6 +69,7 @@ fi
 wait_screen t1 'ERR_PROXY_TUNNEL|proxy' 120 && pass agent-egress-through-proxy ||
 	fail agent-egress-through-proxy "$(screen t1 | grep -v '^ *$' | tail -n 5)"
 tmux -L "$tsock" kill-session -t t1
+X $name tmux -f /etc/sbx/tmux.conf kill-server >/dev/null 2>&1 # Claude may not have exited yet
 
 # a long-lived agent command (ARGS not starting with '-' replace the command): closing the
 # terminal leaves it running in the guest's tmux session; sbx run NAME comes back to it
