@@ -95,14 +95,14 @@ $(BUILD)/lib/sbx/images: $(shell find images -type f)
 	@mkdir -p $(dir $@)
 	rm -rf $@ && cp -r images $@
 
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libsbx.a $(BUILD)/libguest.a
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libguest.a $(BUILD)/libsbx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 fuzz:
 	$(MAKE) FUZZ=1 fuzzers
 fuzzers: $(FUZZERS)
-$(BUILD)/fuzz/%: $(call obj,tests/fuzz/%.c) $(BUILD)/libsbx.a $(BUILD)/libguest.a
+$(BUILD)/fuzz/%: $(call obj,tests/fuzz/%.c) $(BUILD)/libguest.a $(BUILD)/libsbx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "common/paths.h"
+#include "common/portspec.h"
 
 #define SBX_VERSION "0.1.0"
 
@@ -25,6 +26,7 @@ int cmd_version(int argc, char **argv, const struct sbx_paths *p);
 int cmd_template(int argc, char **argv, const struct sbx_paths *p);
 /* implemented in cmd_policy.c; argv[0] is "policy" */
 int cmd_policy(int argc, char **argv, const struct sbx_paths *p);
+int cmd_ports(int argc, char **argv, const struct sbx_paths *p);
 
 /* ---- flag parsing (cli_args.c) ---- */
 
@@ -164,6 +166,64 @@ void exec_args_free(struct exec_args *a);
 struct api;
 struct json_t;
 
+/* ---- published ports (cmd_ports.c), shared by ports, create and run ---- */
+
+#define CLI_PORTS_MAX 32 /* -p / --publish (or --unpublish) flags in one command */
+
+/* Port specs as given on the command line, parsed before any request. */
+struct cli_ports {
+	struct port_spec spec[CLI_PORTS_MAX];
+	bool unpublish[CLI_PORTS_MAX]; /* `ports --unpublish`: take it away instead */
+	int n;
+};
+
+/**
+ * cli_ports_add() - parse @text (portspec_parse) and append it to @l as a publication
+ * (@unpublish false) or a removal. Return 0, or 1 with one usage line printed for @verb,
+ * e.g. "sbx: ports: port spec 80x: sandbox port "80x" is not ... (see sbx ports --help)".
+ */
+int cli_ports_add(struct cli_ports *l, const char *verb, const char *text, bool unpublish);
+
+/**
+ * cli_port_body() - the JSON body for @s: every field for POST (@unpublish false); for
+ * DELETE sandbox_port and protocol, plus host_ip / host_port only when the spec named them.
+ * Return: a new object (caller decrefs).
+ */
+struct json_t *cli_port_body(const struct port_spec *s, bool unpublish);
+
+/**
+ * cli_port_from_json() - read one publication object from sbxd into @out (host_ip,
+ * host_port 0..65535, sandbox_port 1..65535, protocol tcp|udp) and *@active ("active",
+ * true when absent). Everything is checked: sbxd's answer is parsed, not trusted.
+ * Return: 0, or -1 when a field is missing or out of range.
+ */
+int cli_port_from_json(const struct json_t *o, struct port_spec *out, bool *active);
+
+/**
+ * cli_port_text() - publication @o as "127.0.0.1:49152->3000/tcp" (portspec_format), or with
+ * @spaced "127.0.0.1:49152 -> 3000/tcp"; a host port of 0 (ephemeral, not bound yet) shows as
+ * "<ephemeral>". Return: @out, or NULL when @o is malformed (cli_port_from_json).
+ */
+char *cli_port_text(const struct json_t *o, bool spaced, char *out, size_t n);
+
+/**
+ * cli_ports_list_text() - the PORTS cell of `sbx ls`: each publication in @ports (a JSON
+ * array) as cli_port_text() makes it, joined with ", "; malformed entries skipped, ", ..."
+ * when it does not fit. Return: a new string (caller frees), or NULL when out of memory.
+ */
+char *cli_ports_list_text(const struct json_t *ports);
+
+/**
+ * cli_ports_apply() - POST (or DELETE, for removals) each spec of @l for sandbox @name, in
+ * order, printing "Published 127.0.0.1:49152 -> 3000/tcp" (" (bound when NAME starts)" when
+ * sbxd says it is not active) or "Unpublished ..." lines to @out (NULL: none) and sbxd's
+ * "warning" as "Warning: ..." on stderr. @quiet_same: print nothing for a publication that
+ * already existed (200). Stops at the first failure.
+ * Return: 0, or 1 with sbxd's error printed (one line).
+ */
+int cli_ports_apply(struct api *a, const char *name, const struct cli_ports *l, FILE *out,
+		    bool quiet_same);
+
 #define CLI_EXTRA_MAX 15 /* extra shares beside the workspace (sbxd takes 16 in all) */
 
 /* What `create` (and `run` of an agent) asks sbxd for. */
@@ -177,14 +237,22 @@ struct create_args {
 	bool quiet;
 	const char *extras[CLI_EXTRA_MAX]; /* extra shares as given: "PATH[:ro]" */
 	int nextras;
+	struct cli_ports ports; /* -p / --publish, published once the sandbox exists */
 };
 
 /* Flag ids shared by create and run (cmd_create.c). */
-enum { CREATE_OPT_NAME = 100, CREATE_OPT_MEMORY, CREATE_OPT_CPUS, CREATE_OPT_ENGINE };
+enum {
+	CREATE_OPT_NAME = 100,
+	CREATE_OPT_MEMORY,
+	CREATE_OPT_CPUS,
+	CREATE_OPT_ENGINE,
+	CREATE_OPT_PUBLISH
+};
 
 /**
  * create_args_flag() - apply create flag @id with @value to @c (validating it).
- * Return 0, or 1 with one error line printed (bad memory size, bad cpus, bad name).
+ * Return 0, or 1 with one error line printed (bad memory size, bad cpus, bad name, bad
+ * port spec).
  */
 int create_args_flag(struct create_args *c, const char *verb, int id, const char *value);
 

@@ -29,6 +29,9 @@ static const char create_help[] =
     "                      between 512m and 32g)\n"
     "      --cpus N        virtual CPUs (default: host CPUs - 1, at least 1)\n"
     "      --engine E      VM engine: qemu (default)\n"
+    "  -p, --publish SPEC  publish a port on the host when the sandbox runs\n"
+    "                      ([[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp|/udp], repeatable;\n"
+    "                      see sbx ports --help)\n"
     "  -q, --quiet         print only the sandbox name\n"
     "  -h, --help          show this help\n"
     "\n"
@@ -65,6 +68,8 @@ int create_args_flag(struct create_args *c, const char *verb, int id, const char
 			return cli_usage_error(verb, "empty engine name: use qemu");
 		c->engine = value;
 		return 0;
+	case CREATE_OPT_PUBLISH:
+		return cli_ports_add(&c->ports, verb, value, false);
 	}
 	return 1;
 }
@@ -223,6 +228,7 @@ int cmd_create(int argc, char **argv, const struct sbx_paths *p)
 	    {'m', "memory", CLI_ARG_VALUE, CREATE_OPT_MEMORY},
 	    {0, "cpus", CLI_ARG_VALUE, CREATE_OPT_CPUS},
 	    {0, "engine", CLI_ARG_VALUE, CREATE_OPT_ENGINE},
+	    {'p', "publish", CLI_ARG_VALUE, CREATE_OPT_PUBLISH},
 	    {'q', "quiet", CLI_ARG_NONE, 'q'},
 	    {0, NULL, 0, 0},
 	};
@@ -268,15 +274,20 @@ int cmd_create(int argc, char **argv, const struct sbx_paths *p)
 		return 1;
 	cli_policy_first_use(&a, c.quiet);
 	int rc = cli_create_sandbox(&a, p, &c, &sb);
-	api_close(&a);
-	if (rc)
+	if (rc) {
+		api_close(&a);
 		return rc;
+	}
 	if (c.quiet)
 		printf("%s\n", api_str(sb, "name"));
 	else
 		printf("Created sandbox %s (agent %s, workspace %s). Start it with: sbx run %s\n",
 		       api_str(sb, "name"), api_str(sb, "agent"), api_str(sb, "workspace"),
 		       api_str(sb, "name"));
+	fflush(stdout);
+	/* recorded now, bound when the sandbox starts */
+	rc = cli_ports_apply(&a, api_str(sb, "name"), &c.ports, c.quiet ? NULL : stdout, false);
+	api_close(&a);
 	json_decref(sb);
-	return 0;
+	return rc;
 }

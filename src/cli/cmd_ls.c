@@ -16,38 +16,6 @@ static const char ls_help[] = "Usage: sbx ls [OPTIONS]\n"
 			      "  -q, --quiet   print only sandbox names\n"
 			      "  -h, --help    show this help\n";
 
-/* Published ports as "8080->80/tcp, ..." (empty until ports exist). */
-static char *ports_text(const json_t *ports)
-{
-	char buf[256] = "";
-	size_t used = 0, i;
-	json_t *pt;
-
-	for (i = 0; i < json_array_size(ports); i++) {
-		pt = json_array_get(ports, i);
-		char one[64];
-		if (json_is_integer(pt) || json_is_string(pt)) {
-			if (json_is_integer(pt))
-				snprintf(one, sizeof(one), "%lld",
-					 (long long)json_integer_value(pt));
-			else
-				snprintf(one, sizeof(one), "%s", json_string_value(pt));
-		} else if (json_is_object(pt)) {
-			snprintf(
-			    one, sizeof(one), "%lld->%lld",
-			    (long long)json_integer_value(json_object_get(pt, "host_port")),
-			    (long long)json_integer_value(json_object_get(pt, "sandbox_port")));
-		} else {
-			continue;
-		}
-		int n = snprintf(buf + used, sizeof(buf) - used, "%s%s", used ? ", " : "", one);
-		if (n < 0 || (size_t)n >= sizeof(buf) - used)
-			break;
-		used += (size_t)n;
-	}
-	return strdup(buf);
-}
-
 /**
  * cmd_ls() - `sbx ls [--json] [-q]`.
  */
@@ -120,7 +88,7 @@ int cmd_ls(int argc, char **argv, const struct sbx_paths *p)
 	}
 	for (i = 0; i < n; i++) {
 		sb = json_array_get(r.json, i);
-		ports[i] = ports_text(json_object_get(sb, "ports"));
+		ports[i] = cli_ports_list_text(json_object_get(sb, "ports"));
 		cells[i * 5 + 0] = api_str(sb, "name");
 		cells[i * 5 + 1] = api_str(sb, "agent");
 		cells[i * 5 + 2] = api_str(sb, "status");

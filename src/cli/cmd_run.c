@@ -30,12 +30,17 @@ static const char run_help[] =
     "terminal; the agent keeps running and `sbx run NAME` attaches to it again (ARGS\n"
     "apply when it starts). Leaving keeps the sandbox running (`sbx stop NAME`).\n"
     "\n"
-    "Options (used when a sandbox is created):\n"
+    "Options:\n"
+    "  -p, --publish SPEC  publish a port on the host before attaching (kept with the\n"
+    "                      sandbox; [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp|/udp],\n"
+    "                      repeatable; see sbx ports --help)\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Options used when a sandbox is created:\n"
     "      --name NAME     sandbox name (default: AGENT-<basename of PATH>)\n"
     "  -m, --memory SIZE   guest memory, e.g. 4g, 512m\n"
     "      --cpus N        virtual CPUs\n"
-    "      --engine E      VM engine: qemu (default)\n"
-    "  -h, --help          show this help\n";
+    "      --engine E      VM engine: qemu (default)\n";
 
 void cli_tcg_reason(char *buf, size_t len)
 {
@@ -311,6 +316,7 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 	    {'m', "memory", CLI_ARG_VALUE, CREATE_OPT_MEMORY},
 	    {0, "cpus", CLI_ARG_VALUE, CREATE_OPT_CPUS},
 	    {0, "engine", CLI_ARG_VALUE, CREATE_OPT_ENGINE},
+	    {'p', "publish", CLI_ARG_VALUE, CREATE_OPT_PUBLISH},
 	    {0, NULL, 0, 0},
 	};
 	struct create_args c = {0};
@@ -411,6 +417,9 @@ int cmd_run(int argc, char **argv, const struct sbx_paths *p)
 	} else {
 		rc = cli_start_sandbox(&a, p, name, api_str(sb, "agent"), &running);
 	}
+	/* after the start, so an ephemeral port shows bound; stdout is the session's */
+	if (rc == 0)
+		rc = cli_ports_apply(&a, name, &c.ports, stderr, true);
 	api_close(&a);
 	if (rc == 0)
 		rc = attach(p, name, running, args, nargs);

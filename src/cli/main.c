@@ -19,6 +19,7 @@ static const char main_help[] =
     "  stop NAME...            stop sandboxes\n"
     "  rm NAME...              delete sandboxes (-f: also running ones, --all)\n"
     "  reset                   delete every sandbox\n"
+    "  ports NAME              list, publish (-p SPEC) and unpublish a sandbox's ports\n"
     "  policy VERB             network rules: allow, deny, ls, rm, check, log, set-default\n"
     "  template ls|build|rm    manage agent templates\n"
     "  version                 show client and sbxd versions\n"
@@ -36,7 +37,7 @@ static const struct verb verbs[] = {
     {"create", cmd_create}, {"run", cmd_run},	      {"exec", cmd_exec},
     {"ls", cmd_ls},	    {"stop", cmd_stop},	      {"rm", cmd_rm},
     {"reset", cmd_reset},   {"version", cmd_version}, {"template", cmd_template},
-    {"policy", cmd_policy},
+    {"policy", cmd_policy}, {"ports", cmd_ports},
 };
 
 static const struct verb *find_verb(const char *name)

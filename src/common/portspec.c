@@ -70,6 +70,13 @@ int portspec_parse(const char *text, struct port_spec *out, char *err, size_t er
 		snprintf(err, errlen, "port spec too long: use [[HOST_IP:]HOST_PORT:]SANDBOX_PORT");
 		return -1;
 	}
+	for (const char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(err, errlen,
+				 "port spec has a control character: use "
+				 "[[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp|/udp]");
+			return -1;
+		}
 	strcpy(buf, text);
 	slash = strchr(buf, '/');
 	if (slash) {
@@ -97,8 +104,8 @@ int portspec_parse(const char *text, struct port_spec *out, char *err, size_t er
 	colon = rest[0] == '[' ? strchr(rest, ']') : strrchr(rest, ':');
 	if (rest[0] == '[') {
 		if (!colon || colon[1] != ':') {
-			snprintf(err, errlen, "port spec %s: write an IPv6 host address as [ADDR]:",
-				 text);
+			snprintf(err, errlen,
+				 "port spec %s: write an IPv6 host address as [ADDR]:", text);
 			return -1;
 		}
 		*colon = '\0';
@@ -110,8 +117,9 @@ int portspec_parse(const char *text, struct port_spec *out, char *err, size_t er
 	}
 	if (colon) {
 		if (portspec_set_ip(out, ip) < 0) {
-			snprintf(err, errlen, "port spec %s: host address \"%s\" is not an IP address",
-				 text, ip);
+			snprintf(err, errlen,
+				 "port spec %s: host address \"%s\" is not an IP address", text,
+				 ip);
 			return -1;
 		}
 		out->ip_given = true;
@@ -121,8 +129,9 @@ int portspec_parse(const char *text, struct port_spec *out, char *err, size_t er
 	}
 	v = port_num(rest, strlen(rest));
 	if (v < 0) {
-		snprintf(err, errlen, "port spec %s: host port \"%s\" is not a number from 1 to 65535",
-			 text, rest);
+		snprintf(err, errlen,
+			 "port spec %s: host port \"%s\" is not a number from 1 to 65535", text,
+			 rest);
 		return -1;
 	}
 	out->host_port = (uint16_t)v;

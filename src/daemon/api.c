@@ -4,6 +4,7 @@
 #include "daemon/api.h"
 #include "common/err.h"
 #include "daemon/api_policy.h"
+#include "daemon/api_ports.h"
 #include "daemon/netpol.h"
 
 #include <dirent.h>
@@ -100,6 +101,13 @@ static json_t *sandbox_json(const struct sbxd_ctx *ctx, const struct sbx_sandbox
 							"readonly", sb->mounts[i].readonly, "file",
 							sb->mounts[i].file));
 	json_object_set_new(j, "mounts", mounts);
+	struct publication *pubs;
+	size_t npubs;
+	char perr[SBX_ERR_MAX];
+	if (publish_list(ctx, sb->name, &pubs, &npubs, perr) == 200) {
+		json_object_set_new(j, "ports", api_ports_json(pubs, npubs));
+		free(pubs);
+	}
 	return j;
 }
 
@@ -396,6 +404,12 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 		if (strlen(slash + 1) >= sizeof(action) || strchr(slash + 1, '/'))
 			return send_error(c, 404, "no such endpoint (see docs/API.md)");
 		snprintf(action, sizeof(action), "%s", slash + 1);
+		if (strcmp(action, "ports") == 0) {
+			json_t *j;
+			unsigned st =
+			    api_ports_route(api->ctx, method, name, rq->body, rq->len, &j);
+			return send_json(c, st, j);
+		}
 		if (!post)
 			return send_error(c, 405, "method not allowed (see docs/API.md)");
 		return h_action(api, c, name, action);

@@ -5,6 +5,7 @@
 #include "common/paths.h"
 #include "daemon/api.h"
 #include "daemon/egress/egress.h"
+#include "daemon/ports/fwd.h"
 #include "daemon/netpol.h"
 #include "daemon/sandbox.h"
 #include "daemon/supervisor.h"
@@ -179,7 +180,7 @@ int main(int argc, char **argv)
 	struct stat sock_st;
 	stat(sock, &sock_st);
 	if (store_open(dbp, &ctx.store) < 0 || sandbox_ctx_init(&ctx) < 0 ||
-	    netpol_init(&ctx) < 0 || egress_start() < 0) {
+	    netpol_init(&ctx) < 0 || egress_start() < 0 || ports_fwd_start() < 0) {
 		unlink(sock);
 		return 1;
 	}

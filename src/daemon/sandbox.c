@@ -3,6 +3,7 @@
  * Never formats HTTP or builds SQL; never lets a failed operation leave half a sandbox. */
 #include "daemon/sandbox.h"
 #include "daemon/egress/egress.h"
+#include "daemon/publish.h"
 #include "daemon/netpol.h"
 #include "common/assets.h"
 #include "common/err.h"
@@ -478,6 +479,7 @@ void sandbox_mark_stopped(struct sbxd_ctx *ctx, struct sbx_sandbox *sb)
 {
 	const struct engine_ops *eng = engine_find(sb->engine);
 	egress_sandbox_remove(sb->name);
+	publish_close_all(ctx, sb->name);
 	if (eng && (engine_proc_alive(&sb->run.vmm) || engine_proc_alive(&sb->run.vhost)))
 		eng->stop(&sb->run, 0);
 	if (sb->run_dir[0])
@@ -611,6 +613,14 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 		sb->run_dir[0] = '\0';
 		return 500;
 	}
+	/* Published ports come back with every start; one taken by someone else fails it. */
+	int prc = publish_open_all(ctx, sb, err);
+	if (prc) {
+		egress_sandbox_remove(sb->name);
+		rm_rf(sb->run_dir);
+		sb->run_dir[0] = '\0';
+		return prc;
+	}
 	/* Fresh logs per boot so an error tail is about this boot. */
 	unlink(console);
 	unlink(elog);
@@ -721,10 +731,7 @@ static int busy_timeout(const char *name, char *err)
 	return 504;
 }
 
-/* Claim @name (waiting for another operation on it) and load it into @out.
- * Return: 0 with the claim held, or a status code + @err with no claim held. */
-static int claim_and_load(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out,
-			  char *err)
+int sandbox_claim(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err)
 {
 	int rc;
 
@@ -747,7 +754,7 @@ static int claim_and_load(struct sbxd_ctx *ctx, const char *name, struct sbx_san
 
 int sandbox_start(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err)
 {
-	int rc = claim_and_load(ctx, name, out, err);
+	int rc = sandbox_claim(ctx, name, out, err);
 
 	if (rc)
 		return rc;
@@ -785,7 +792,7 @@ static void do_stop(struct sbxd_ctx *ctx, struct sbx_sandbox *sb)
 
 int sandbox_stop(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err)
 {
-	int rc = claim_and_load(ctx, name, out, err);
+	int rc = sandbox_claim(ctx, name, out, err);
 
 	if (rc)
 		return rc;
@@ -798,7 +805,7 @@ int sandbox_rm(struct sbxd_ctx *ctx, const char *name, bool force, char *err)
 {
 	struct sbx_sandbox sb;
 	char dir[PATH_MAX];
-	int rc = claim_and_load(ctx, name, &sb, err);
+	int rc = sandbox_claim(ctx, name, &sb, err);
 
 	if (rc)
 		return rc;

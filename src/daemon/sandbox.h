@@ -82,6 +82,13 @@ int sandbox_rm(struct sbxd_ctx *ctx, const char *name, bool force, char *err);
 int sandbox_reset(struct sbxd_ctx *ctx, char *err);
 
 /**
+ * sandbox_claim() - claim @name (waiting, bounded, for another operation on it) and load it
+ * into *@out. Return: 0 with the claim held (release with sandbox_busy_release()), or
+ * 404/500/504 with @err set and no claim held.
+ */
+int sandbox_claim(struct sbxd_ctx *ctx, const char *name, struct sbx_sandbox *out, char *err);
+
+/**
  * sandbox_busy_try() - claim @name for an operation without waiting (the supervisor uses
  * this so it never races a start/stop). Return true if claimed; release with
  * sandbox_busy_release().

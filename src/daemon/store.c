@@ -2,6 +2,7 @@
  * rules. Holds one connection guarded by a mutex; never calls out to engines or HTTP. */
 #include "daemon/store.h"
 #include "common/err.h"
+#include "daemon/store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -9,13 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define MOUNTS_TEXT_MAX	     (STORE_MOUNTS_MAX * (PATH_MAX + 4))
-
-struct store {
-	sqlite3 *db;
-	pthread_mutex_t lock;
-};
 
 static const char *schema_v1 = "CREATE TABLE IF NOT EXISTS sandboxes ("
 			       " id TEXT PRIMARY KEY,"
@@ -59,6 +55,19 @@ static const char *schema_v3 =
     " UNIQUE (sandbox, proxy, host, port, allowed, rule, reason));"
     "CREATE INDEX IF NOT EXISTS policy_log_last_seen ON policy_log (last_seen);"
     "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+/* v4: published ports (queries in store_ports.c), one row per publication; host_port is the
+ * port last bound (0: an ephemeral one never bound yet). */
+static const char *schema_v4 = "CREATE TABLE IF NOT EXISTS ports ("
+			       " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+			       " sandbox TEXT NOT NULL,"
+			       " proto TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),"
+			       " host_ip TEXT NOT NULL,"
+			       " host_port INTEGER NOT NULL,"
+			       " sandbox_port INTEGER NOT NULL,"
+			       " ephemeral INTEGER NOT NULL,"
+			       " created_at INTEGER NOT NULL);"
+			       "CREATE INDEX IF NOT EXISTS ports_sandbox ON ports (sandbox);";
 
 static const char *cols =
     "id, name, agent, workspace, memory_mib, cpus, engine, accel, status,"
@@ -119,25 +128,20 @@ int store_open(const char *path, struct store **out)
 			path, v, STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	if (v < 1) {
+	if (v < STORE_SCHEMA_VERSION) {
 		if (exec_sql(st->db, "BEGIN") < 0)
 			goto fail;
-		if (exec_sql(st->db, schema_v1) < 0 || exec_sql(st->db, schema_v2) < 0 ||
-		    exec_sql(st->db, schema_v3) < 0 ||
-		    exec_sql(st->db, "PRAGMA user_version=3; COMMIT") < 0) {
+		if ((v < 1 && exec_sql(st->db, schema_v1) < 0) ||
+		    (v < 2 && exec_sql(st->db, schema_v2) < 0) ||
+		    (v < 3 && exec_sql(st->db, schema_v3) < 0) ||
+		    (v < 4 && exec_sql(st->db, schema_v4) < 0) ||
+		    exec_sql(st->db, "PRAGMA user_version=4; COMMIT") < 0) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
 		}
-	} else if (v < 3) {
-		if (exec_sql(st->db, "BEGIN") < 0)
-			goto fail;
-		if ((v < 2 && exec_sql(st->db, schema_v2) < 0) || exec_sql(st->db, schema_v3) < 0 ||
-		    exec_sql(st->db, "PRAGMA user_version=3; COMMIT") < 0) {
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-			goto fail;
-		}
-		sbx_log("state database %s: migrated to schema 3 (%snetwork policy)", path,
-			v < 2 ? "shares, " : "");
+		if (v >= 1)
+			sbx_log("state database %s: migrated from schema %d to 4 (%s%sports)", path,
+				v, v < 2 ? "shares, " : "", v < 3 ? "network policy, " : "");
 	}
 	*out = st;
 	return 0;
@@ -226,7 +230,7 @@ unsigned store_mounts_decode(const char *text, struct sbx_sandbox *sb)
 	return sb->n_mounts;
 }
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **s)
 {
 	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
 		sbx_log("store: prepare failed: %s", sqlite3_errmsg(st->db));
@@ -250,7 +254,7 @@ int store_insert(struct store *st, const struct sbx_sandbox *sb)
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO sandboxes (%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cols);
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, sql, &s) < 0)
+	if (store_prepare(st, sql, &s) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, sb->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, sb->name, -1, SQLITE_STATIC);
@@ -290,7 +294,7 @@ int store_get(struct store *st, const char *name, struct sbx_sandbox *out)
 
 	snprintf(sql, sizeof(sql), "SELECT %s FROM sandboxes WHERE name = ?", cols);
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, sql, &s) < 0)
+	if (store_prepare(st, sql, &s) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
@@ -320,7 +324,7 @@ int store_list(struct store *st, struct sbx_sandbox **out, size_t *n)
 	*n = 0;
 	snprintf(sql, sizeof(sql), "SELECT %s FROM sandboxes ORDER BY created_at, rowid", cols);
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, sql, &s) < 0)
+	if (store_prepare(st, sql, &s) < 0)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (len == cap) {
@@ -354,10 +358,10 @@ int store_update_state(struct store *st, const struct sbx_sandbox *sb)
 	int ret = -1;
 
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st,
-		    "UPDATE sandboxes SET status = ?, accel = ?, run_dir = ?, vmm_pid = ?,"
-		    " vmm_start = ?, vhost_pid = ?, vhost_start = ? WHERE name = ?",
-		    &s) < 0)
+	if (store_prepare(st,
+			  "UPDATE sandboxes SET status = ?, accel = ?, run_dir = ?, vmm_pid = ?,"
+			  " vmm_start = ?, vhost_pid = ?, vhost_start = ? WHERE name = ?",
+			  &s) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, sb->status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, sb->accel, -1, SQLITE_STATIC);
@@ -383,7 +387,7 @@ int store_delete(struct store *st, const char *name)
 	int ret = -1;
 
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, "DELETE FROM sandboxes WHERE name = ?", &s) < 0)
+	if (store_prepare(st, "DELETE FROM sandboxes WHERE name = ?", &s) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_DONE)
@@ -391,6 +395,13 @@ int store_delete(struct store *st, const char *name)
 	else
 		sbx_log("store: delete %s: %s", name, sqlite3_errmsg(st->db));
 	sqlite3_finalize(s);
+	/* its publications go with it */
+	if (ret == 0 && store_prepare(st, "DELETE FROM ports WHERE sandbox = ?", &s) == 0) {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			sbx_log("store: delete ports of %s: %s", name, sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+	}
 out:
 	pthread_mutex_unlock(&st->lock);
 	return ret;

@@ -3,6 +3,7 @@
  * before touching it, so it never races a start, stop or rm. */
 #include "daemon/supervisor.h"
 #include "daemon/egress/egress.h"
+#include "daemon/publish.h"
 #include "common/err.h"
 
 #include <pthread.h>
@@ -33,6 +34,7 @@ int supervisor_reattach(struct sbxd_ctx *ctx)
 			char eerr[256];
 			if (egress_sandbox_add(sb->name, sb->run_dir, eerr, sizeof(eerr)) < 0)
 				sbx_log("sandbox %s: its guest has no network: %s", sb->name, eerr);
+			publish_reattach(ctx, sb);
 			sbx_log("reattached to sandbox %s (qemu pid %d, sbx-vhost pid %d)",
 				sb->name, (int)sb->run.vmm.pid, (int)sb->run.vhost.pid);
 			reattached++;

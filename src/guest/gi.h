@@ -148,7 +148,8 @@ void gi_docker_prepare(void);
  */
 void gi_docker_start(void);
 
-/* ---- egress, guest side (net.c: interface, routes, resolver, filter; relay.c: relays) ---- */
+/* ---- egress and published ports, guest side (net.c: interface, routes, resolver, filter;
+ * relay*.c: the relay) ---- */
 
 /* Where every process's proxy variables point (the relay's explicit-proxy listener). */
 #define GI_PROXY_URL "http://127.0.0.1:3128"
@@ -173,13 +174,16 @@ int gi_net_setup(void);
  */
 int gi_net_filter(void);
 
-/* The relay's listening sockets (-1: that service is off) and where the host is. */
+/* The relay's listening sockets (non-blocking; -1: that service is off) and where the host
+ * is. */
 struct gi_relay_cfg {
 	int proxy_fd;	/* TCP, explicit proxy (127.0.0.1:3128) */
 	int transp_fd;	/* TCP, netfilter REDIRECT target (0.0.0.0:3129: containers' land on
 			   their bridge's address) */
 	int dns_udp_fd; /* UDP, DNS stub (198.18.0.1:53) */
 	int dns_tcp_fd; /* TCP, DNS stub (198.18.0.1:53) */
+	int inbound_fd; /* published ports: the host's streams (vsock PORTS_VSOCK_PORT; host
+			   tests: a unix socket), each one src/proto/ports.h header first */
 	/* NULL: the host is vsock CID 2; else (host tests) a unix socket "<host_unix>_<port>" */
 	const char *host_unix;
 	/* transparent connections: take this as the original destination instead of asking
@@ -198,7 +202,10 @@ int gi_relay_listen(struct gi_relay_cfg *cfg);
  * connection gets its own host stream (EGRESS_PORT_PROXY, or EGRESS_PORT_TRANSPARENT after
  * the struct egress_orig_dst header), relayed both ways with half-close and 64 KiB buffers;
  * DNS queries go over one shared EGRESS_PORT_DNS stream. A refused host stream resets the
- * client (DNS: SERVFAIL). Return: -1 only when the loop itself cannot run (epoll).
+ * client (DNS: SERVFAIL). Each stream accepted on inbound_fd is a published port's
+ * connection: after its header, TCP goes to 127.0.0.1:port (else [::1]:port; neither: the
+ * stream is closed without a byte), UDP as framed datagrams to and from 127.0.0.1:port.
+ * Return: -1 only when the loop itself cannot run (epoll).
  */
 int gi_relay_run(const struct gi_relay_cfg *cfg);
 

@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PORTS_VSOCK_PORT 1025u	       /* guest vsock port of the relay's inbound listener */
-#define PORTS_HDR_MAGIC	 0x53425850u   /* "SBXP" */
-#define PORTS_HDR_LEN	 8	       /* u32 magic | u8 proto | u8 reserved=0 | u16 port, BE */
-#define PORTS_PROTO_TCP	 6u	       /* IPPROTO_TCP */
-#define PORTS_PROTO_UDP	 17u	       /* IPPROTO_UDP */
-#define PORTS_DGRAM_MAX	 65507u	       /* largest UDP payload over IPv4 */
+#define PORTS_VSOCK_PORT  1025u	       /* guest vsock port of the relay's inbound listener */
+#define PORTS_HDR_MAGIC	  0x53425850u  /* "SBXP" */
+#define PORTS_HDR_LEN	  8	       /* u32 magic | u8 proto | u8 reserved=0 | u16 port, BE */
+#define PORTS_PROTO_TCP	  6u	       /* IPPROTO_TCP */
+#define PORTS_PROTO_UDP	  17u	       /* IPPROTO_UDP */
+#define PORTS_DGRAM_MAX	  65507u       /* largest UDP payload over IPv4 */
 #define PORTS_UDP_IDLE_MS (120 * 1000) /* a UDP flow with no datagram either way ends */
 
 /*

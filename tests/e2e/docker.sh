@@ -155,6 +155,11 @@ got=$(X sh -c 'for i in $(seq 60); do curl -sf --max-time 5 http://127.0.0.1:808
 expect docker-publish-localhost "served by a container" "$got"
 ip=$(X docker inspect -f '{{.NetworkSettings.IPAddress}}' web 2>&1)
 expect docker-container-ip-direct "served by a container" "$(X curl -sf --noproxy "*" --max-time 10 "http://$ip/" 2>&1)"
+# the container's port published to the host with sbx ports (issue 6)
+hp=$(timeout 30 "$SBX" ports $n -p 8080 2>&1 | sed -n 's|^Published 127\.0\.0\.1:\([0-9]*\) -> 8080/tcp$|\1|p')
+expect docker-container-published-to-host "served by a container" \
+	"$(curl --noproxy '*' -sf --max-time 30 "http://127.0.0.1:${hp:-1}/" 2>&1)"
+timeout 30 "$SBX" ports $n --unpublish 8080 >/dev/null 2>&1
 X docker rm -f web >/dev/null 2>&1
 
 # ---- compose: two local services, one reaching the other by name on their own network ----

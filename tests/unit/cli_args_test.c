@@ -1,5 +1,6 @@
 /* Unit tests for the CLI's pure logic: flag parsing (exec's stop-at-NAME, clusters, values,
- * "--", errors), memory sizes, cpu counts, sandbox names, table formatting. No daemon. */
+ * "--", errors), memory sizes, cpu counts, sandbox names, table formatting, port specs and
+ * sbxd's publication objects. No daemon. */
 #include "cli/api_client.h"
 #include "cli/cli.h"
 #include "common/err.h"
@@ -430,6 +431,160 @@ TEST(abspath_keeps_symlinks)
 	CHECK_EQ(system(p), 0);
 }
 
+/* -p specs: parsed before any request; one usage line naming the bad part; bodies carry the
+ * defaults for POST and only what the user named for DELETE. */
+TEST(port_specs_and_bodies)
+{
+	struct cli_ports l = {0};
+	char *dump;
+	json_t *b;
+
+	CHECK_EQ(cli_ports_add(&l, "ports", "3000", false), 0);
+	CHECK_EQ(cli_ports_add(&l, "ports", "0.0.0.0:8080:80/udp", false), 0);
+	CHECK_EQ(cli_ports_add(&l, "ports", "8080:3000", true), 0);
+	CHECK_EQ(cli_ports_add(&l, "ports", "[::1]::3000", true), 0);
+	CHECK_EQ(l.n, 4);
+	CHECK(!l.unpublish[0] && !l.unpublish[1] && l.unpublish[2] && l.unpublish[3]);
+
+	b = cli_port_body(&l.spec[0], false);
+	dump = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+	CHECK_STR(dump, "{\"host_ip\":\"127.0.0.1\",\"host_port\":0,\"protocol\":\"tcp\","
+			"\"sandbox_port\":3000}");
+	free(dump);
+	json_decref(b);
+	b = cli_port_body(&l.spec[1], false);
+	dump = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+	CHECK_STR(dump, "{\"host_ip\":\"0.0.0.0\",\"host_port\":8080,\"protocol\":\"udp\","
+			"\"sandbox_port\":80}");
+	free(dump);
+	json_decref(b);
+	b = cli_port_body(&l.spec[2], true); /* host port named, address not */
+	dump = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+	CHECK_STR(dump, "{\"host_port\":8080,\"protocol\":\"tcp\",\"sandbox_port\":3000}");
+	free(dump);
+	json_decref(b);
+	b = cli_port_body(&l.spec[3], true); /* address named, port not */
+	dump = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+	CHECK_STR(dump, "{\"host_ip\":\"::1\",\"protocol\":\"tcp\",\"sandbox_port\":3000}");
+	free(dump);
+	json_decref(b);
+	b = cli_port_body(&l.spec[0], true); /* bare port: every publication of it */
+	dump = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+	CHECK_STR(dump, "{\"protocol\":\"tcp\",\"sandbox_port\":3000}");
+	free(dump);
+	json_decref(b);
+
+	err_begin();
+	CHECK_EQ(cli_ports_add(&l, "ports", "80x", false), 1);
+	CHECK_STR(err_end(), "sbx: ports: port spec 80x: sandbox port \"80x\" is not a number "
+			     "from 1 to 65535 (see sbx ports --help)\n");
+	err_begin();
+	CHECK_EQ(cli_ports_add(&l, "run", "8080:3000/sctp", false), 1);
+	CHECK_STR(err_end(), "sbx: run: port spec 8080:3000/sctp: protocol \"sctp\" is not tcp or "
+			     "udp (see sbx run --help)\n");
+	err_begin();
+	CHECK_EQ(cli_ports_add(&l, "ports", "1.2.3:80:80", false), 1);
+	CHECK(strstr(err_end(), "host address \"1.2.3\" is not an IP address") != NULL);
+	CHECK_EQ(l.n, 4); /* nothing appended on failure */
+	while (l.n < CLI_PORTS_MAX)
+		CHECK_EQ(cli_ports_add(&l, "create", "22", false), 0);
+	err_begin();
+	CHECK_EQ(cli_ports_add(&l, "create", "23", false), 1);
+	CHECK(strstr(err_end(), "too many port specs at '23'") != NULL);
+	CHECK_EQ(l.n, CLI_PORTS_MAX);
+}
+
+/* Publications from sbxd: every field checked, shown as "ip:port->port/proto". */
+TEST(port_objects_from_sbxd)
+{
+	char out[128];
+	struct port_spec s;
+	bool active;
+	json_t *o;
+
+	o = json_loads("{\"host_ip\":\"127.0.0.1\",\"host_port\":49152,\"sandbox_port\":3000,"
+		       "\"protocol\":\"tcp\",\"ephemeral\":true,\"active\":true}",
+		       0, NULL);
+	CHECK_EQ(cli_port_from_json(o, &s, &active), 0);
+	CHECK(active);
+	CHECK_EQ(s.host_port, 49152);
+	CHECK_EQ(s.sandbox_port, 3000);
+	CHECK_STR(cli_port_text(o, false, out, sizeof(out)), "127.0.0.1:49152->3000/tcp");
+	CHECK_STR(cli_port_text(o, true, out, sizeof(out)), "127.0.0.1:49152 -> 3000/tcp");
+	json_decref(o);
+
+	o = json_loads("{\"host_ip\":\"::1\",\"host_port\":0,\"sandbox_port\":53,"
+		       "\"protocol\":\"udp\",\"active\":false}",
+		       0, NULL);
+	CHECK_EQ(cli_port_from_json(o, &s, &active), 0);
+	CHECK(!active);
+	CHECK_STR(cli_port_text(o, true, out, sizeof(out)), "[::1]:<ephemeral> -> 53/udp");
+	CHECK_STR(cli_port_text(o, false, out, sizeof(out)), "[::1]:<ephemeral>->53/udp");
+	json_decref(o);
+
+	o = json_loads("{\"host_ip\":\"0.0.0.0\",\"host_port\":0,\"sandbox_port\":8,"
+		       "\"protocol\":\"tcp\"}",
+		       0, NULL);
+	CHECK_STR(cli_port_text(o, false, out, sizeof(out)), "0.0.0.0:<ephemeral>->8/tcp");
+	CHECK_EQ(cli_port_from_json(o, &s, &active), 0);
+	CHECK(active); /* absent: active */
+	json_decref(o);
+
+	static const char *const bad[] = {
+	    "[]",
+	    "{\"host_port\":1,\"sandbox_port\":1,\"protocol\":\"tcp\"}",
+	    "{\"host_ip\":\"x\",\"host_port\":1,\"sandbox_port\":1,\"protocol\":\"tcp\"}",
+	    "{\"host_ip\":\"127.0.0.1\",\"host_port\":65536,\"sandbox_port\":1,\"protocol\":"
+	    "\"tcp\"}",
+	    "{\"host_ip\":\"127.0.0.1\",\"host_port\":-1,\"sandbox_port\":1,\"protocol\":\"tcp\"}",
+	    "{\"host_ip\":\"127.0.0.1\",\"host_port\":1,\"sandbox_port\":0,\"protocol\":\"tcp\"}",
+	    "{\"host_ip\":\"127.0.0.1\",\"host_port\":1,\"sandbox_port\":\"1\",\"protocol\":"
+	    "\"tcp\"}",
+	    "{\"host_ip\":\"127.0.0.1\",\"host_port\":1,\"sandbox_port\":1,\"protocol\":\"sctp\"}",
+	    "{\"host_ip\":\"127.0.0.1\",\"host_port\":1,\"sandbox_port\":1}",
+	    "{\"host_ip\":\"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc\","
+	    "\"host_port\":1,\"sandbox_port\":1,\"protocol\":\"tcp\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o = json_loads(bad[i], 0, NULL);
+		CHECK(o != NULL);
+		CHECK_EQ(cli_port_from_json(o, &s, &active), -1);
+		CHECK(cli_port_text(o, false, out, sizeof(out)) == NULL);
+		json_decref(o);
+	}
+	CHECK_EQ(cli_port_from_json(NULL, &s, &active), -1);
+}
+
+/* The PORTS cell of sbx ls: comma-separated, malformed entries skipped, bounded. */
+TEST(ports_cell)
+{
+	json_t *a =
+	    json_loads("[{\"host_ip\":\"127.0.0.1\",\"host_port\":49152,\"sandbox_port\":3000,"
+		       "\"protocol\":\"tcp\"}, 7, {\"host_ip\":\"0.0.0.0\",\"host_port\":5353,"
+		       "\"sandbox_port\":53,\"protocol\":\"udp\"}]",
+		       0, NULL);
+	char *t = cli_ports_list_text(a);
+
+	CHECK_STR(t, "127.0.0.1:49152->3000/tcp, 0.0.0.0:5353->53/udp");
+	free(t);
+	json_decref(a);
+	t = cli_ports_list_text(NULL);
+	CHECK_STR(t, "");
+	free(t);
+
+	a = json_array();
+	for (int i = 0; i < 200; i++)
+		json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:s}", "host_ip", "127.0.0.1",
+						   "host_port", 10000 + i, "sandbox_port", 3000,
+						   "protocol", "tcp"));
+	t = cli_ports_list_text(a);
+	CHECK(strlen(t) < 1024);
+	CHECK(strncmp(t, "127.0.0.1:10000->3000/tcp, 127.0.0.1:10001->3000/tcp, ", 54) == 0);
+	CHECK(strlen(t) > 5 && strcmp(t + strlen(t) - 5, ", ...") == 0);
+	free(t);
+	json_decref(a);
+}
+
 int main(void)
 {
 	sbx_prog = "sbx";
@@ -448,5 +603,8 @@ int main(void)
 	RUN(http_content_length);
 	RUN(http_chunked);
 	RUN(http_malformed);
+	RUN(port_specs_and_bodies);
+	RUN(port_objects_from_sbxd);
+	RUN(ports_cell);
 	T_EXIT();
 }

@@ -202,7 +202,7 @@ static int client(const struct sockaddr_in *sa)
 static void relay_start(void)
 {
 	static struct sockaddr_in orig = {.sin_family = AF_INET, .sin_port = 0x5000};
-	struct gi_relay_cfg cfg = {.host_unix = hostbase, .fake_orig_dst = &orig};
+	struct gi_relay_cfg cfg = {.host_unix = hostbase, .fake_orig_dst = &orig, .inbound_fd = -1};
 
 	orig.sin_addr.s_addr = htonl(0x01020304);
 	snprintf(hostbase, sizeof(hostbase), "/tmp/sbx-relaytest-%d.sock", (int)getpid());

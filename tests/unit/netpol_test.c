@@ -1,5 +1,5 @@
 /* Unit tests for src/daemon/store_policy.c and src/daemon/netpol.c on a temporary database:
- * schema 2 -> 3 migration, policy round trip and names, snapshot expansion, presets, the
+ * schema 2 -> 4 migration, policy round trip and names, snapshot expansion, presets, the
  * decision log (counting, flush, cap), sandbox removal, reset and snapshot lifetimes. */
 #include "daemon/netpol.h"
 #include "daemon/sandbox.h"
@@ -82,7 +82,7 @@ TEST(migrate_v2)
 	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
 	CHECK_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
 	CHECK_EQ(sqlite3_step(s), SQLITE_ROW);
-	CHECK_EQ(sqlite3_column_int(s, 0), 3);
+	CHECK_EQ(sqlite3_column_int(s, 0), 4);
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	/* a migrated database reopens as it is */

@@ -1,6 +1,8 @@
-/* Unit tests for src/daemon/store.c: schema creation, CRUD, unique names, name rules and
- * default-name generation, on a temporary database. */
+/* Unit tests for src/daemon/store.c and store_ports.c: schema creation, CRUD, ports, unique names,
+ * name rules and default-name generation, on a temporary database. */
 #include "daemon/store.h"
+#include "daemon/store_ports.h"
+#include "proto/ports.h"
 #include "t.h"
 
 #include <sqlite3.h>
@@ -235,6 +237,53 @@ TEST(migrate_v1)
 	store_close(st);
 }
 
+/* Publications: kept in order per sandbox, the bound port remembered, gone with the sandbox. */
+TEST(ports_rows)
+{
+	struct store *st;
+	struct sbx_sandbox a, b;
+	struct store_port p1 = {.ephemeral = true}, p2 = {0}, q = {0}, *rows;
+	size_t n;
+	char err[128];
+
+	CHECK_EQ(store_open(dbpath, &st), 0);
+	fill(&a, "000000p1", "ports-a");
+	fill(&b, "000000p2", "ports-b");
+	CHECK_EQ(store_insert(st, &a), 0);
+	CHECK_EQ(store_insert(st, &b), 0);
+	CHECK_EQ(store_ports_list(st, "ports-a", &rows, &n), 0);
+	CHECK(n == 0 && rows == NULL);
+	portspec_parse("3000", &p1.spec, err, sizeof(err));
+	portspec_parse("[::1]:5353:53/udp", &p2.spec, err, sizeof(err));
+	portspec_parse("8080:80", &q.spec, err, sizeof(err));
+	CHECK_EQ(store_ports_add(st, "ports-a", &p1), 0);
+	CHECK_EQ(store_ports_add(st, "ports-a", &p2), 0);
+	CHECK_EQ(store_ports_add(st, "ports-b", &q), 0);
+	CHECK(p1.id > 0 && p2.id > p1.id);
+	CHECK_EQ(store_ports_set_host_port(st, p1.id, 49152), 0);
+	CHECK_EQ(store_ports_list(st, "ports-a", &rows, &n), 0);
+	CHECK_EQ(n, 2);
+	if (n == 2) {
+		CHECK_EQ(rows[0].spec.host_port, 49152);
+		CHECK_EQ(rows[0].spec.sandbox_port, 3000);
+		CHECK(rows[0].ephemeral && !rows[0].spec.host_port_given);
+		CHECK_STR(rows[1].spec.host_ip, "::1");
+		CHECK_EQ(rows[1].spec.proto, PORTS_PROTO_UDP);
+		CHECK_EQ(rows[1].spec.host_port, 5353);
+		CHECK(!rows[1].ephemeral);
+	}
+	free(rows);
+	CHECK_EQ(store_ports_delete(st, p2.id), 0);
+	CHECK_EQ(store_ports_delete(st, p2.id), 1);
+	CHECK_EQ(store_delete(st, "ports-a"), 0);
+	CHECK_EQ(store_ports_list(st, "ports-a", &rows, &n), 0);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(store_ports_list(st, "ports-b", &rows, &n), 0);
+	CHECK_EQ(n, 1);
+	free(rows);
+	store_close(st);
+}
+
 TEST(bad_path)
 {
 	struct store *st = NULL;
@@ -251,6 +300,7 @@ int main(void)
 	RUN(default_names);
 	RUN(mounts_roundtrip);
 	RUN(migrate_v1);
+	RUN(ports_rows);
 	RUN(bad_path);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
