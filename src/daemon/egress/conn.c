@@ -23,56 +23,6 @@
 
 static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
-/* ---- buffers ---- */
-
-static size_t buf_data(const struct eg_buf *b)
-{
-	return b->len - b->off;
-}
-
-/* Read what fits from @fd. Return bytes read, 0 at EOF, -1 with errno (EAGAIN: nothing now). */
-static ssize_t buf_read(int fd, struct eg_buf *b)
-{
-	ssize_t n;
-
-	if (b->off && b->len == b->cap) {
-		memmove(b->d, b->d + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
-	if (b->len == b->cap) {
-		errno = EAGAIN;
-		return -1;
-	}
-	n = recv(fd, b->d + b->len, b->cap - b->len, 0);
-	if (n > 0)
-		b->len += (size_t)n;
-	return n;
-}
-
-/* Send what is queued to @fd. Return 0 (all sent or would block) or -1 (peer gone). */
-static int buf_write(int fd, struct eg_buf *b, uint64_t *count)
-{
-	while (b->off < b->len) {
-		ssize_t n = send(fd, b->d + b->off, b->len - b->off, MSG_NOSIGNAL);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		b->off += (size_t)n;
-		if (count)
-			*count += (uint64_t)n;
-	}
-	b->off = b->len = 0;
-	return 0;
-}
-
-static void queue_text(struct eg_buf *b, const char *s, size_t n)
-{
-	if (n > b->cap - b->len)
-		n = b->cap - b->len;
-	memcpy(b->d + b->len, s, n);
-	b->len += n;
-}
-
 /* ---- logging and endings ---- */
 
 static const char *shown_host(const struct eg_conn *c, char *buf, size_t n)
@@ -124,7 +74,7 @@ static void respond(struct eg_conn *c, int status, const char *body)
 	}
 	c->u2c.off = c->u2c.len = 0;
 	if (n > 0)
-		queue_text(&c->u2c, resp, (size_t)n);
+		iobuf_put(&c->u2c, resp, (size_t)n);
 	c->state = EG_ST_FINISH;
 	c->deadline = eg_now_ms() + EG_HEAD_MS;
 }
@@ -302,16 +252,16 @@ static bool connected(struct eg_conn *c)
 	c->deadline = eg_now_ms() + EG_IDLE_MS;
 	if (c->kind == EG_PROXY && strcmp(c->proxy, "connect") == 0) {
 		c->c2u.off += c->head_len; /* the CONNECT head is ours; the rest is tunnel data */
-		queue_text(&c->u2c, established, sizeof(established) - 1);
+		iobuf_put(&c->u2c, established, sizeof(established) - 1);
 		c->state = EG_ST_HELLO;
 	} else if (c->kind == EG_PROXY) {
 		char *rw = malloc(HTTP_REWRITE_MAX);
 		struct http_req *r = malloc(sizeof(*r));
-		size_t rest = buf_data(&c->c2u) - c->head_len;
+		size_t rest = iobuf_data(&c->c2u) - c->head_len;
 		int n = -1;
 
 		if (rw && r &&
-		    http_req_parse((char *)c->c2u.d + c->c2u.off, buf_data(&c->c2u), r) == 1)
+		    http_req_parse((char *)c->c2u.d + c->c2u.off, iobuf_data(&c->c2u), r) == 1)
 			n = http_req_rewrite(r, (char *)c->c2u.d + c->c2u.off, rw,
 					     HTTP_REWRITE_MAX);
 		free(r);
@@ -345,7 +295,7 @@ static void proxy_head(struct eg_conn *c)
 		reset_close(c);
 		return;
 	}
-	rc = http_req_parse((char *)c->c2u.d + c->c2u.off, buf_data(&c->c2u), r);
+	rc = http_req_parse((char *)c->c2u.d + c->c2u.off, iobuf_data(&c->c2u), r);
 	if (rc == 0 && (c->c_eof || c->c2u.len == c->c2u.cap))
 		rc = c->c_eof ? HTTP_E_BAD_REQUEST : HTTP_E_FIELDS_TOO_LARGE;
 	if (rc == 0) {
@@ -416,7 +366,7 @@ static void transparent_decide(struct eg_conn *c, const char *claimed)
 static void transparent_peek(struct eg_conn *c)
 {
 	const uint8_t *d = c->c2u.d + c->c2u.off;
-	size_t n = buf_data(&c->c2u);
+	size_t n = iobuf_data(&c->c2u);
 	bool stuck = c->c_eof || c->c2u.len == c->c2u.cap;
 	char name[EG_HOST_MAX + 1] = "";
 	int rc;
@@ -446,7 +396,7 @@ static void transparent_orig(struct eg_conn *c)
 {
 	struct pol_addr a;
 	uint16_t port;
-	int rc = eg_orig_parse(c->c2u.d + c->c2u.off, buf_data(&c->c2u), &a, &port);
+	int rc = eg_orig_parse(c->c2u.d + c->c2u.off, iobuf_data(&c->c2u), &a, &port);
 
 	if (rc == 0 && !c->c_eof)
 		return eg_conn_update(c);
@@ -485,7 +435,7 @@ static void transparent_orig(struct eg_conn *c)
 static bool tunnel_hello(struct eg_conn *c)
 {
 	char sni[EG_HOST_MAX + 1];
-	int rc = tls_hello_sni(c->c2u.d + c->c2u.off, buf_data(&c->c2u), sni, sizeof(sni));
+	int rc = tls_hello_sni(c->c2u.d + c->c2u.off, iobuf_data(&c->c2u), sni, sizeof(sni));
 
 	if (rc == 0 && !c->c_eof && c->c2u.len < c->c2u.cap)
 		return true;
@@ -524,37 +474,37 @@ static bool splice_io(struct eg_conn *c)
 		ssize_t n;
 
 		if (!c->c_eof && c->c2u.len < c->c2u.cap) {
-			n = buf_read(c->cfd, &c->c2u);
+			n = iobuf_read(c->cfd, &c->c2u);
 			if (n == 0)
 				c->c_eof = true;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			else if (n < 0 && errno != EAGAIN)
 				return eg_conn_close(c), false;
 		}
-		if (c->state == EG_ST_HELLO && buf_data(&c->c2u) && !tunnel_hello(c))
+		if (c->state == EG_ST_HELLO && iobuf_data(&c->c2u) && !tunnel_hello(c))
 			return false;
 		if (c->state == EG_ST_HELLO && c->c_eof)
 			c->state = EG_ST_SPLICE;
 		if (!c->u_eof && c->ufd >= 0 && c->u2c.len < c->u2c.cap) {
-			n = buf_read(c->ufd, &c->u2c);
+			n = iobuf_read(c->ufd, &c->u2c);
 			if (n == 0)
 				c->u_eof = true;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			else if (n < 0 && errno != EAGAIN)
 				c->u_eof =
 				    true; /* upstream reset: deliver what we have, then close */
 		}
-		if (c->state == EG_ST_SPLICE && buf_write(c->ufd, &c->c2u, &c->bytes) < 0)
+		if (c->state == EG_ST_SPLICE && iobuf_write(c->ufd, &c->c2u, &c->bytes) < 0)
 			return log_once(c, true), eg_conn_close(c), false;
-		if (buf_write(c->cfd, &c->u2c, &c->bytes) < 0)
+		if (iobuf_write(c->cfd, &c->u2c, &c->bytes) < 0)
 			return log_once(c, true), eg_conn_close(c), false;
 		if (c->bytes == before && c->c2u.len == cin && c->u2c.len == uin)
 			break;
 		c->deadline = eg_now_ms() + EG_IDLE_MS;
 	}
-	if (c->state == EG_ST_SPLICE && c->c_eof && !buf_data(&c->c2u) && !c->u_shut) {
+	if (c->state == EG_ST_SPLICE && c->c_eof && !iobuf_data(&c->c2u) && !c->u_shut) {
 		shutdown(c->ufd, SHUT_WR);
 		c->u_shut = true;
 	}
-	if (c->u_eof && !buf_data(&c->u2c) && !c->c_shut) {
+	if (c->u_eof && !iobuf_data(&c->u2c) && !c->c_shut) {
 		shutdown(c->cfd, SHUT_WR);
 		c->c_shut = true;
 	}
@@ -575,10 +525,10 @@ void eg_conn_event(struct eg_conn *c, int fd, uint32_t events)
 	switch (c->state) {
 	case EG_ST_ORIG:
 	case EG_ST_PEEK:
-		n = buf_read(c->cfd, &c->c2u);
+		n = iobuf_read(c->cfd, &c->c2u);
 		if (n == 0)
 			c->c_eof = true;
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+		else if (n < 0 && errno != EAGAIN)
 			return eg_conn_close(c);
 		if (c->state == EG_ST_ORIG)
 			transparent_orig(c);
@@ -620,7 +570,7 @@ void eg_conn_event(struct eg_conn *c, int fd, uint32_t events)
 			eg_conn_update(c);
 		return;
 	case EG_ST_FINISH:
-		if (buf_write(c->cfd, &c->u2c, NULL) < 0 || !buf_data(&c->u2c))
+		if (iobuf_write(c->cfd, &c->u2c, NULL) < 0 || !iobuf_data(&c->u2c))
 			return eg_conn_close(c);
 		eg_conn_update(c);
 		return;

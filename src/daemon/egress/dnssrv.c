@@ -5,9 +5,7 @@
  * never answers with a real address. */
 #include <errno.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 
 #include "daemon/dns/pool.h"
 #include "daemon/egress/egress_int.h"
@@ -61,55 +59,26 @@ void eg_dns_event(struct eg_conn *c, int fd, uint32_t events)
 	ssize_t n;
 
 	/* answers first: stop taking queries while the guest does not read */
-	while (c->u2c.off < c->u2c.len) {
-		n = send(c->cfd, c->u2c.d + c->u2c.off, c->u2c.len - c->u2c.off, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			return eg_conn_close(c);
-		}
-		c->u2c.off += (size_t)n;
-	}
-	if (c->u2c.off == c->u2c.len)
-		c->u2c.off = c->u2c.len = 0;
+	if (iobuf_write(c->cfd, &c->u2c, NULL) < 0)
+		return eg_conn_close(c);
 	if (events & EPOLLIN) {
-		if (c->c2u.off && c->c2u.len == c->c2u.cap) {
-			memmove(c->c2u.d, c->c2u.d + c->c2u.off, c->c2u.len - c->c2u.off);
-			c->c2u.len -= c->c2u.off;
-			c->c2u.off = 0;
-		}
-		n = c->c2u.len < c->c2u.cap
-			? recv(c->cfd, c->c2u.d + c->c2u.len, c->c2u.cap - c->c2u.len, 0)
-			: -1;
-		if (n == 0)
-			return eg_conn_close(c);
-		if (n > 0)
-			c->c2u.len += (size_t)n;
-		else if (errno != EAGAIN && errno != EINTR && c->c2u.len < c->c2u.cap)
+		n = iobuf_read(c->cfd, &c->c2u);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) /* EAGAIN also when c2u is full */
 			return eg_conn_close(c);
 	}
 	while (c->u2c.cap - c->u2c.len >= sizeof(out) &&
-	       (used = dns_tcp_next(c->c2u.d + c->c2u.off, c->c2u.len - c->c2u.off, &msg, &mlen)) >
-		   0) {
+	       (used = dns_tcp_next(c->c2u.d + c->c2u.off, iobuf_data(&c->c2u), &msg, &mlen)) > 0) {
 		size_t alen = answer(c, msg, mlen, out + 2, sizeof(out) - 2);
 
-		c->c2u.off += (size_t)used;
+		iobuf_consume(&c->c2u, (size_t)used);
 		if (!alen)
 			continue;
 		out[0] = (uint8_t)(alen >> 8);
 		out[1] = (uint8_t)alen;
-		memcpy(c->u2c.d + c->u2c.len, out, alen + 2);
-		c->u2c.len += alen + 2;
+		iobuf_put(&c->u2c, out, alen + 2);
 	}
-	if (c->c2u.off == c->c2u.len)
-		c->c2u.off = c->c2u.len = 0;
-	if (c->u2c.len > c->u2c.off) {
-		n = send(c->cfd, c->u2c.d + c->u2c.off, c->u2c.len - c->u2c.off, MSG_NOSIGNAL);
-		if (n > 0)
-			c->u2c.off += (size_t)n;
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
-			return eg_conn_close(c);
-	}
+	if (iobuf_write(c->cfd, &c->u2c, NULL) < 0)
+		return eg_conn_close(c);
 	c->deadline = eg_now_ms() + EG_IDLE_MS;
 	eg_conn_update(c);
 }

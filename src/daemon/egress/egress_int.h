@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/evloop.h"
+#include "common/iobuf.h"
 #include "daemon/dns/msg.h"
 #include "daemon/policy/addr.h"
 #include "daemon/policy/pattern.h"
@@ -39,12 +40,6 @@ struct eg_sandbox {
 	struct eg_sandbox *next;
 };
 
-/* A byte queue: data in d[off, len). */
-struct eg_buf {
-	uint8_t *d;
-	size_t off, len, cap;
-};
-
 enum eg_state {
 	EG_ST_ORIG,    /* transparent: reading struct egress_orig_dst */
 	EG_ST_PEEK,    /* reading the request head (proxy) or the first bytes (transparent) */
@@ -62,7 +57,7 @@ struct eg_conn {
 	enum eg_state state;
 	int cfd, ufd;
 	uint32_t cev, uev; /* epoll interest registered now (0: not registered) */
-	struct eg_buf c2u, u2c;
+	struct iobuf c2u, u2c;
 	bool c_eof, u_eof;		 /* read side saw EOF */
 	bool c_shut, u_shut;		 /* we sent SHUT_WR to that side */
 	long long deadline;		 /* monotonic ms */

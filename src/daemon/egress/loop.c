@@ -1,54 +1,44 @@
-/* The egress thread: one event loop serving every running sandbox's egress listeners and
- * connections, commands from API threads (add/remove a sandbox) through a pipe, deadlines
- * swept a few times a second, and resolver results. Owns every egress fd and struct; other
- * threads only enqueue commands. Never blocks: all sockets are non-blocking. */
+/* The egress service's loop: one loop thread (common/loopthread.h) serving every running
+ * sandbox's egress listeners and connections, sandboxes added and removed by API threads
+ * through loopthread_call(), deadlines swept a few times a second, and resolver results.
+ * Owns every egress fd and struct; other threads only hand over calls. Never blocks: all
+ * sockets are non-blocking. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/loopthread.h"
 #include "daemon/dns/pool.h"
 #include "daemon/egress/egress.h"
 #include "daemon/egress/egress_int.h"
 
 #define POOL_SIZE 65536
+#define SWEEP_MS  250 /* deadlines */
 
 static const unsigned kind_port[EG_KINDS] = {EGRESS_PORT_PROXY, EGRESS_PORT_TRANSPARENT,
 					     EGRESS_PORT_DNS};
 
-struct cmd {
-	bool add;
+/* What an API thread hands the egress thread: a sandbox's name and (to add) its listeners. */
+struct eg_cmd {
 	char name[64];
 	int lfd[EG_KINDS];
-	bool done;
-	struct cmd *next;
 };
 
+static struct loopthread *thread; /* set once the service runs */
 static struct evloop *loop;
-static pthread_mutex_t cmd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cmd_cv = PTHREAD_COND_INITIALIZER;
-static struct cmd *cmds;
-static int cmd_pipe[2] = {-1, -1};
 static struct eg_sandbox *sandboxes;
 static uint64_t next_id = 1;
-static bool started;
 
 long long eg_now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return loopthread_now_ms();
 }
 
 struct evloop *eg_loop(void)
@@ -143,8 +133,8 @@ void eg_conn_close(struct eg_conn *c)
 		c->next->prev = c->prev;
 	if (c->sb)
 		c->sb->nconns--;
-	free(c->c2u.d);
-	free(c->u2c.d);
+	iobuf_free(&c->c2u);
+	iobuf_free(&c->u2c);
 	free(c);
 }
 
@@ -177,16 +167,11 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 			kind = (enum eg_kind)k;
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		c = sb->nconns < EG_CONNS_MAX ? calloc(1, sizeof(*c)) : NULL;
-		if (c) {
-			c->c2u.cap = EG_C2U_CAP;
-			c->c2u.d = malloc(c->c2u.cap);
-			c->u2c.cap = kind == EG_DNS ? EG_C2U_CAP : EG_U2C_CAP;
-			c->u2c.d = malloc(c->u2c.cap);
-		}
-		if (!c || !c->c2u.d || !c->u2c.d) {
+		if (!c || iobuf_init(&c->c2u, EG_C2U_CAP) < 0 ||
+		    iobuf_init(&c->u2c, kind == EG_DNS ? EG_C2U_CAP : EG_U2C_CAP) < 0) {
 			if (c) {
-				free(c->c2u.d);
-				free(c->u2c.d);
+				iobuf_free(&c->c2u);
+				iobuf_free(&c->u2c);
 				free(c);
 			}
 			sbx_log("egress %s: refusing a connection (%s)", sb->name,
@@ -215,7 +200,8 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 	}
 }
 
-static void sweep_deadlines(void)
+/* The tick: end the connections whose deadline passed. */
+static void sweep_deadlines(void *opaque)
 {
 	long long now = eg_now_ms();
 
@@ -245,12 +231,14 @@ static void sandbox_free(struct eg_sandbox *sb)
 	free(sb);
 }
 
-static void do_remove(const char *name)
+/* On the egress thread: stop serving the sandbox named in @arg (a struct eg_cmd), if any. */
+static void do_remove(void *arg)
 {
+	const struct eg_cmd *cm = arg;
 	struct eg_sandbox **pp = &sandboxes;
 
 	for (; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->name, name) == 0) {
+		if (strcmp((*pp)->name, cm->name) == 0) {
 			struct eg_sandbox *sb = *pp;
 			*pp = sb->next;
 			sandbox_free(sb);
@@ -258,11 +246,14 @@ static void do_remove(const char *name)
 		}
 }
 
-static void do_add(struct cmd *cm)
+/* On the egress thread: serve @arg's (a struct eg_cmd) sandbox on its listeners, which it
+ * takes. */
+static void do_add(void *arg)
 {
+	struct eg_cmd *cm = arg;
 	struct eg_sandbox *sb;
 
-	do_remove(cm->name); /* a restart replaces the old listeners */
+	do_remove(cm); /* a restart replaces the old listeners */
 	sb = calloc(1, sizeof(*sb));
 	if (!sb || !(sb->pool = dns_pool_new(POOL_SIZE))) {
 		sbx_log("egress %s: out of memory: its guest has no network", cm->name);
@@ -280,85 +271,26 @@ static void do_add(struct cmd *cm)
 	sandboxes = sb;
 }
 
-static void on_cmd(int fd, uint32_t events, void *opaque)
-{
-	char drain[64];
-
-	while (read(fd, drain, sizeof(drain)) > 0)
-		;
-	pthread_mutex_lock(&cmd_lock);
-	for (struct cmd *cm = cmds; cm; cm = cm->next) {
-		if (cm->done)
-			continue;
-		if (cm->add)
-			do_add(cm);
-		else
-			do_remove(cm->name);
-		cm->done = true;
-	}
-	pthread_cond_broadcast(&cmd_cv);
-	pthread_mutex_unlock(&cmd_lock);
-}
-
-/* Queue @cm and wait until the egress thread ran it. */
-static void run_cmd(struct cmd *cm)
-{
-	pthread_mutex_lock(&cmd_lock);
-	cm->next = cmds;
-	cmds = cm;
-	(void)!write(cmd_pipe[1], "c", 1);
-	while (!cm->done)
-		pthread_cond_wait(&cmd_cv, &cmd_lock);
-	for (struct cmd **pp = &cmds; *pp; pp = &(*pp)->next)
-		if (*pp == cm) {
-			*pp = cm->next;
-			break;
-		}
-	pthread_mutex_unlock(&cmd_lock);
-}
-
-static void *egress_main(void *arg)
-{
-	long long last = eg_now_ms();
-
-	for (;;) {
-		evloop_run_once(loop, 250);
-		if (eg_now_ms() - last >= 250) {
-			last = eg_now_ms();
-			sweep_deadlines();
-		}
-	}
-	return arg;
-}
-
 int egress_start(void)
 {
-	struct rlimit rl;
-	pthread_t t;
-	int rc;
+	struct loopthread *t;
 
-	if (started)
+	if (thread)
 		return 0;
-	/* every proxied connection holds two fds (guest side, upstream) */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	loop = evloop_new();
-	if (!loop || pipe2(cmd_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    evloop_add(loop, cmd_pipe[0], EPOLLIN, on_cmd, NULL) < 0) {
+	loopthread_raise_nofile(); /* every proxied connection holds two fds (guest, upstream) */
+	t = loopthread_new();
+	if (!t) {
 		sbx_err("egress: cannot set up its event loop: %s", strerror(errno));
 		return -1;
 	}
+	loop = loopthread_loop(t);
 	if (eg_resolver_start(loop, on_resolved) < 0)
 		return -1;
-	rc = pthread_create(&t, NULL, egress_main, NULL);
-	if (rc) {
-		sbx_err("egress: cannot start its thread: %s", strerror(rc));
+	if (loopthread_start(t, SWEEP_MS, sweep_deadlines, NULL) < 0) {
+		sbx_err("egress: cannot start its thread: %s", strerror(errno));
 		return -1;
 	}
-	pthread_detach(t);
-	started = true;
+	thread = t;
 	return 0;
 }
 
@@ -386,10 +318,10 @@ static int listen_at(const char *path, char *err, size_t errlen)
 
 int egress_sandbox_add(const char *name, const char *run_dir, char *err, size_t errlen)
 {
-	struct cmd cm = {.add = true};
+	struct eg_cmd cm = {0};
 	char path[PATH_MAX];
 
-	if (!started) {
+	if (!thread) {
 		snprintf(err, errlen, "egress service not running (see sbxd.log)");
 		return -1;
 	}
@@ -404,16 +336,16 @@ int egress_sandbox_add(const char *name, const char *run_dir, char *err, size_t 
 			return -1;
 		}
 	}
-	run_cmd(&cm);
+	loopthread_call(thread, do_add, &cm);
 	return 0;
 }
 
 void egress_sandbox_remove(const char *name)
 {
-	struct cmd cm = {.add = false};
+	struct eg_cmd cm = {0};
 
-	if (!started)
+	if (!thread)
 		return;
 	snprintf(cm.name, sizeof(cm.name), "%s", name);
-	run_cmd(&cm);
+	loopthread_call(thread, do_remove, &cm);
 }

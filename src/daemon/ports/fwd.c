@@ -1,25 +1,23 @@
-/* The port forwarder (see fwd.h): its thread and the commands API threads send it, the
- * listeners, the guest streams' hybrid-vsock handshake and TCP connections relayed both ways.
- * UDP flows are in fwd_udp.c. Owns every listener, connection and flow fd once handed over;
- * never blocks its loop: every socket is non-blocking and every handshake has a deadline. */
+/* The port forwarder (see fwd.h): its loop thread (common/loopthread.h) and the calls API
+ * threads make on it, the listeners, the guest streams' hybrid-vsock handshake and TCP
+ * connections relayed both ways. UDP flows are in fwd_udp.c. Owns every listener, connection
+ * and flow fd once handed over; never blocks its loop: every socket is non-blocking and every
+ * handshake has a deadline. */
 #include "daemon/ports/fwd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/loopthread.h"
 #include "daemon/ports/fwd_int.h"
 #include "proto/agent.h"
 #include "proto/ports.h"
@@ -29,41 +27,30 @@ struct fwd_conn {
 	struct fwd_listener *l;
 	struct fwd_gs gs;
 	int cfd;
-	uint32_t cev;		 /* epoll interest registered on cfd */
-	struct fwd_buf c2g, g2c; /* c2g starts with the ports header */
-	bool c_eof, g_eof;	 /* read side saw EOF */
-	bool c_shut, g_shut;	 /* we sent SHUT_WR to that side */
-	bool g_any;		 /* the guest sent at least one byte */
+	uint32_t cev;	       /* epoll interest registered on cfd */
+	struct iobuf c2g, g2c; /* c2g starts with the ports header */
+	bool c_eof, g_eof;     /* read side saw EOF */
+	bool c_shut, g_shut;   /* we sent SHUT_WR to that side */
+	bool g_any;	       /* the guest sent at least one byte */
 	struct fwd_conn *prev, *next;
 };
 
-enum cmd_op { CMD_ADD, CMD_REMOVE, CMD_REMOVE_ALL };
-
-struct cmd {
-	enum cmd_op op;
+/* What an API thread hands the forwarder thread: a sandbox's listener to add (takes fd) or
+ * to remove (by spec), or all of its listeners to remove. */
+struct fwd_cmd {
 	char name[64];
 	struct sockaddr_un vsock;
 	struct port_spec spec;
 	int fd;
-	bool done;
-	struct cmd *next;
 };
 
+static struct loopthread *thread; /* set once the forwarder runs */
 static struct evloop *loop;
-static pthread_mutex_t cmd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cmd_cv = PTHREAD_COND_INITIALIZER;
-static struct cmd *cmds;
-static int cmd_pipe[2] = {-1, -1};
 static struct fwd_listener *listeners;
-static bool started;
-static bool retry_wanted;
 
 long long fwd_now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return loopthread_now_ms();
 }
 
 struct evloop *fwd_loop(void)
@@ -74,7 +61,7 @@ struct evloop *fwd_loop(void)
 /* Ask for the next sweep soon: a guest connect waits to be retried. */
 void fwd_want_retry(void)
 {
-	retry_wanted = true;
+	loopthread_tick_soon(thread, FWD_RETRY_MS);
 }
 
 /* "127.0.0.1:8080/tcp" or "[::1]:8080/tcp" into @out. */
@@ -125,69 +112,6 @@ void fwd_set_interest(int fd, uint32_t *have, uint32_t want, evloop_cb cb, void 
 		evloop_mod(loop, fd, want);
 	}
 	*have = want;
-}
-
-/* ---- buffers ---- */
-
-static size_t buf_data(const struct fwd_buf *b)
-{
-	return b->len - b->off;
-}
-
-static size_t buf_room(const struct fwd_buf *b)
-{
-	return b->cap - buf_data(b);
-}
-
-/**
- * fwd_buf_read() - read what fits from @fd into @b.
- * Return: bytes read, 0 at EOF, -1 with errno (EAGAIN: nothing now, or @b is full).
- */
-ssize_t fwd_buf_read(int fd, struct fwd_buf *b)
-{
-	ssize_t n;
-
-	if (b->off && b->len == b->cap) {
-		memmove(b->d, b->d + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
-	if (b->len == b->cap) {
-		errno = EAGAIN;
-		return -1;
-	}
-	do
-		n = recv(fd, b->d + b->len, b->cap - b->len, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		b->len += (size_t)n;
-	return n;
-}
-
-/**
- * fwd_buf_write() - send what @b holds to @fd until it would block.
- * Return: 1 when some bytes went, 0 when none could, -1 when the peer is gone.
- */
-int fwd_buf_write(int fd, struct fwd_buf *b)
-{
-	size_t sent = 0;
-
-	while (b->off < b->len) {
-		ssize_t n = send(fd, b->d + b->off, b->len - b->off, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			return -1;
-		}
-		b->off += (size_t)n;
-		sent += (size_t)n;
-	}
-	if (b->off == b->len)
-		b->off = b->len = 0;
-	return sent > 0;
 }
 
 /* ---- the guest stream's hybrid-vsock handshake ---- */
@@ -304,14 +228,14 @@ static void conn_update(struct fwd_conn *c)
 {
 	uint32_t cw = 0, gw = 0;
 
-	if (!c->c_eof && buf_room(&c->c2g))
+	if (!c->c_eof && iobuf_room(&c->c2g))
 		cw |= EPOLLIN;
-	if (buf_data(&c->g2c))
+	if (iobuf_data(&c->g2c))
 		cw |= EPOLLOUT;
 	if (c->gs.state == FWD_GS_OPEN) {
-		if (!c->g_eof && buf_room(&c->g2c))
+		if (!c->g_eof && iobuf_room(&c->g2c))
 			gw |= EPOLLIN;
-		if (buf_data(&c->c2g))
+		if (iobuf_data(&c->c2g))
 			gw |= EPOLLOUT;
 	} else {
 		gw = fwd_gs_want(&c->gs);
@@ -337,8 +261,8 @@ static void conn_close(struct fwd_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	l->nconns--;
-	free(c->c2g.d);
-	free(c->g2c.d);
+	iobuf_free(&c->c2g);
+	iobuf_free(&c->g2c);
 	free(c);
 }
 
@@ -381,16 +305,16 @@ static bool relay(struct fwd_conn *c)
 		ssize_t n;
 		int w;
 
-		if (!c->c_eof && buf_room(&c->c2g)) {
-			n = fwd_buf_read(c->cfd, &c->c2g);
+		if (!c->c_eof && iobuf_room(&c->c2g)) {
+			n = iobuf_read(c->cfd, &c->c2g);
 			if (n == 0)
 				c->c_eof = true;
 			else if (n < 0 && errno != EAGAIN) /* client reset: drop the guest stream */
 				return conn_close(c), false;
 			moved |= n >= 0;
 		}
-		if (!c->g_eof && buf_room(&c->g2c)) {
-			n = fwd_buf_read(c->gs.fd, &c->g2c);
+		if (!c->g_eof && iobuf_room(&c->g2c)) {
+			n = iobuf_read(c->gs.fd, &c->g2c);
 			if (n == 0)
 				c->g_eof = true;
 			else if (n < 0 && errno != EAGAIN)
@@ -398,20 +322,20 @@ static bool relay(struct fwd_conn *c)
 			c->g_any |= n > 0;
 			moved |= n >= 0;
 		}
-		if ((w = fwd_buf_write(c->gs.fd, &c->c2g)) < 0)
+		if ((w = iobuf_write(c->gs.fd, &c->c2g, NULL)) < 0)
 			return conn_guest_gone(c), false;
 		moved |= w > 0;
-		if ((w = fwd_buf_write(c->cfd, &c->g2c)) < 0)
+		if ((w = iobuf_write(c->cfd, &c->g2c, NULL)) < 0)
 			return conn_close(c), false;
 		moved |= w > 0;
 		if (!moved)
 			break;
 	}
-	if (c->c_eof && !buf_data(&c->c2g) && !c->g_shut) {
+	if (c->c_eof && !iobuf_data(&c->c2g) && !c->g_shut) {
 		shutdown(c->gs.fd, SHUT_WR);
 		c->g_shut = true;
 	}
-	if (c->g_eof && !buf_data(&c->g2c) && !c->c_shut) {
+	if (c->g_eof && !iobuf_data(&c->g2c) && !c->c_shut) {
 		if (!c->g_any) /* the guest relay could not reach the port */
 			return conn_guest_gone(c), false;
 		shutdown(c->cfd, SHUT_WR);
@@ -428,7 +352,7 @@ static void on_conn(int fd, uint32_t events, void *opaque)
 
 	if (c->gs.state != FWD_GS_OPEN) {
 		if (fd == c->cfd) { /* bytes before the guest answered: keep them */
-			ssize_t n = fwd_buf_read(c->cfd, &c->c2g);
+			ssize_t n = iobuf_read(c->cfd, &c->c2g);
 
 			if (n == 0)
 				c->c_eof = true;
@@ -466,15 +390,10 @@ static void conn_new(struct fwd_listener *l, int fd)
 	if (l->nconns >= FWD_CONNS_MAX)
 		return refuse_fd(l, fd, "too many connections open");
 	c = calloc(1, sizeof(*c));
-	if (c) {
-		c->c2g.cap = c->g2c.cap = FWD_BUF_CAP;
-		c->c2g.d = malloc(FWD_BUF_CAP);
-		c->g2c.d = malloc(FWD_BUF_CAP);
-	}
-	if (!c || !c->c2g.d || !c->g2c.d) {
+	if (!c || iobuf_init(&c->c2g, FWD_BUF_CAP) < 0 || iobuf_init(&c->g2c, FWD_BUF_CAP) < 0) {
 		if (c) {
-			free(c->c2g.d);
-			free(c->g2c.d);
+			iobuf_free(&c->c2g);
+			iobuf_free(&c->g2c);
 			free(c);
 		}
 		return refuse_fd(l, fd, "out of memory");
@@ -525,8 +444,8 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 	}
 }
 
-/* Retry waiting guest connects, expire handshakes, resume paused listeners. */
-static void sweep(void)
+/* The tick: retry waiting guest connects, expire handshakes, resume paused listeners. */
+static void sweep(void *opaque)
 {
 	long long now = fwd_now_ms();
 
@@ -559,7 +478,7 @@ static void sweep(void)
 	}
 }
 
-/* ---- listeners and commands ---- */
+/* ---- listeners and the calls that add and remove them ---- */
 
 static bool listener_match(const struct fwd_listener *l, const char *name,
 			   const struct port_spec *p)
@@ -600,8 +519,10 @@ static void do_remove(const char *name, const struct port_spec *p)
 	}
 }
 
-static void do_add(struct cmd *cm)
+/* On the forwarder thread: serve @arg's (a struct fwd_cmd) listener, which it takes. */
+static void do_add(void *arg)
 {
+	const struct fwd_cmd *cm = arg;
 	struct fwd_listener *l;
 	char at[PORTSPEC_TEXT_MAX];
 	bool tcp = cm->spec.proto == PORTS_PROTO_TCP;
@@ -624,86 +545,41 @@ static void do_add(struct cmd *cm)
 	sbx_log("ports %s: publishing %s", l->name, portspec_format(&l->spec, at, sizeof(at)));
 }
 
-static void on_cmd(int fd, uint32_t events, void *opaque)
+/* On the forwarder thread: remove @arg's (a struct fwd_cmd) listener. */
+static void do_remove_one(void *arg)
 {
-	char drain[64];
+	const struct fwd_cmd *cm = arg;
 
-	while (read(fd, drain, sizeof(drain)) > 0)
-		;
-	pthread_mutex_lock(&cmd_lock);
-	for (struct cmd *cm = cmds; cm; cm = cm->next) {
-		if (cm->done)
-			continue;
-		if (cm->op == CMD_ADD)
-			do_add(cm);
-		else
-			do_remove(cm->name, cm->op == CMD_REMOVE ? &cm->spec : NULL);
-		cm->done = true;
-	}
-	pthread_cond_broadcast(&cmd_cv);
-	pthread_mutex_unlock(&cmd_lock);
+	do_remove(cm->name, &cm->spec);
 }
 
-/* Queue @cm and wait until the forwarder thread ran it. */
-static void run_cmd(struct cmd *cm)
+/* On the forwarder thread: remove every listener of @arg's (a struct fwd_cmd) sandbox. */
+static void do_remove_all(void *arg)
 {
-	pthread_mutex_lock(&cmd_lock);
-	cm->next = cmds;
-	cmds = cm;
-	(void)!write(cmd_pipe[1], "c", 1);
-	while (!cm->done)
-		pthread_cond_wait(&cmd_cv, &cmd_lock);
-	for (struct cmd **pp = &cmds; *pp; pp = &(*pp)->next)
-		if (*pp == cm) {
-			*pp = cm->next;
-			break;
-		}
-	pthread_mutex_unlock(&cmd_lock);
-}
+	const struct fwd_cmd *cm = arg;
 
-static void *fwd_main(void *arg)
-{
-	long long last = fwd_now_ms();
-
-	for (;;) {
-		int every = retry_wanted ? FWD_RETRY_MS : FWD_SWEEP_MS;
-
-		evloop_run_once(loop, every);
-		if (fwd_now_ms() - last >= every) {
-			last = fwd_now_ms();
-			retry_wanted = false;
-			sweep();
-		}
-	}
-	return arg;
+	do_remove(cm->name, NULL);
 }
 
 int ports_fwd_start(void)
 {
-	struct rlimit rl;
-	pthread_t t;
-	int rc;
+	struct loopthread *t;
 
-	if (started)
+	if (thread)
 		return 0;
-	/* every forwarded connection holds two fds (client, guest stream) */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	loop = evloop_new();
-	if (!loop || pipe2(cmd_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    evloop_add(loop, cmd_pipe[0], EPOLLIN, on_cmd, NULL) < 0) {
+	loopthread_raise_nofile(); /* every forwarded connection holds two fds (client, guest) */
+	t = loopthread_new();
+	if (!t) {
 		sbx_err("ports: cannot set up the forwarder's event loop: %s", strerror(errno));
 		return -1;
 	}
-	rc = pthread_create(&t, NULL, fwd_main, NULL);
-	if (rc) {
-		sbx_err("ports: cannot start the forwarder thread: %s", strerror(rc));
+	loop = loopthread_loop(t);
+	thread = t; /* before the thread runs: fwd_want_retry() uses it there */
+	if (loopthread_start(t, FWD_SWEEP_MS, sweep, NULL) < 0) {
+		sbx_err("ports: cannot start the forwarder thread: %s", strerror(errno));
+		thread = NULL;
 		return -1;
 	}
-	pthread_detach(t);
-	started = true;
 	return 0;
 }
 
@@ -771,12 +647,12 @@ fail:
 
 void ports_fwd_add(const char *name, const char *vsock_path, const struct port_spec *p, int fd)
 {
-	struct cmd cm = {.op = CMD_ADD, .fd = fd, .spec = *p};
+	struct fwd_cmd cm = {.fd = fd, .spec = *p};
 	char at[PORTSPEC_TEXT_MAX];
 
-	if (!started || strlen(vsock_path) >= sizeof(cm.vsock.sun_path)) {
+	if (!thread || strlen(vsock_path) >= sizeof(cm.vsock.sun_path)) {
 		sbx_log("ports %s: cannot serve %s: %s", name, portspec_format(p, at, sizeof(at)),
-			started ? "vsock socket path too long" : "forwarder not running");
+			thread ? "vsock socket path too long" : "forwarder not running");
 		close(fd);
 		return;
 	}
@@ -792,25 +668,25 @@ void ports_fwd_add(const char *name, const char *vsock_path, const struct port_s
 	snprintf(cm.name, sizeof(cm.name), "%s", name);
 	cm.vsock.sun_family = AF_UNIX;
 	strcpy(cm.vsock.sun_path, vsock_path);
-	run_cmd(&cm);
+	loopthread_call(thread, do_add, &cm);
 }
 
 void ports_fwd_remove(const char *name, const struct port_spec *p)
 {
-	struct cmd cm = {.op = CMD_REMOVE, .spec = *p, .fd = -1};
+	struct fwd_cmd cm = {.spec = *p, .fd = -1};
 
-	if (!started)
+	if (!thread)
 		return;
 	snprintf(cm.name, sizeof(cm.name), "%s", name);
-	run_cmd(&cm);
+	loopthread_call(thread, do_remove_one, &cm);
 }
 
 void ports_fwd_remove_all(const char *name)
 {
-	struct cmd cm = {.op = CMD_REMOVE_ALL, .fd = -1};
+	struct fwd_cmd cm = {.fd = -1};
 
-	if (!started)
+	if (!thread)
 		return;
 	snprintf(cm.name, sizeof(cm.name), "%s", name);
-	run_cmd(&cm);
+	loopthread_call(thread, do_remove_all, &cm);
 }

@@ -1,6 +1,6 @@
 /* The port forwarder's internals, shared by fwd.c (thread, listeners, guest streams, TCP) and
  * fwd_udp.c (UDP flows). Never included outside src/daemon/ports and its tests. Everything
- * here lives on the forwarder thread; other threads only enqueue commands (fwd.c). */
+ * here lives on the forwarder thread; other threads only hand it calls (fwd.c). */
 #ifndef SBX_DAEMON_PORTS_FWD_INT_H
 #define SBX_DAEMON_PORTS_FWD_INT_H
 
@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "common/evloop.h"
+#include "common/iobuf.h"
 #include "common/portspec.h"
 
 #define FWD_BUF_CAP	    (256u << 10) /* TCP: each direction of one connection */
@@ -23,12 +24,6 @@
 #define FWD_SWEEP_MS	    250		 /* deadlines, idle flows, paused listeners */
 #define FWD_RETRY_MS	    20		 /* a guest connect refused with EAGAIN is retried */
 #define FWD_ACCEPT_PAUSE_MS 250		 /* out of fds: a listener is not watched for a while */
-
-/* A byte queue: data in d[off, len). */
-struct fwd_buf {
-	uint8_t *d;
-	size_t off, len, cap;
-};
 
 enum fwd_gs_state {
 	FWD_GS_RETRY,	   /* connect() said EAGAIN (backlog full): retried by the sweep */
@@ -73,9 +68,9 @@ struct fwd_flow {
 	struct fwd_gs gs;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	struct fwd_buf tog;   /* header, then framed datagrams toward the guest */
-	struct fwd_buf fromg; /* frames from the guest, possibly partial */
-	long long idle_at;    /* monotonic ms the flow expires at */
+	struct iobuf tog;   /* header, then framed datagrams toward the guest */
+	struct iobuf fromg; /* frames from the guest, possibly partial */
+	long long idle_at;  /* monotonic ms the flow expires at */
 	struct fwd_flow *prev, *next;
 };
 
@@ -85,8 +80,6 @@ struct evloop *fwd_loop(void);
 void fwd_refused(struct fwd_listener *l, const char *why);
 void fwd_want_retry(void);
 void fwd_set_interest(int fd, uint32_t *have, uint32_t want, evloop_cb cb, void *opaque);
-ssize_t fwd_buf_read(int fd, struct fwd_buf *b);
-int fwd_buf_write(int fd, struct fwd_buf *b);
 
 /**
  * fwd_gs_begin() - open @g's unix socket toward @l's guest, send the CONNECT line when the

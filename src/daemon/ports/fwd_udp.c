@@ -45,18 +45,18 @@ void fwd_flow_close(struct fwd_flow *f)
 	if (f->next)
 		f->next->prev = f->prev;
 	l->nflows--;
-	free(f->tog.d);
-	free(f->fromg.d);
+	iobuf_free(&f->tog);
+	iobuf_free(&f->fromg);
 	free(f);
 }
 
 /* Send every whole frame in f->fromg to the client. Return false if @f was closed. */
 static bool deliver(struct fwd_flow *f)
 {
-	struct fwd_buf *b = &f->fromg;
+	struct iobuf *b = &f->fromg;
 
 	for (;;) {
-		long n = ports_dgram_frame(b->d + b->off, b->len - b->off);
+		long n = ports_dgram_frame(b->d + b->off, iobuf_data(b));
 
 		if (n < 0) { /* a length no datagram has: the stream is not ours to trust */
 			fwd_flow_close(f);
@@ -68,23 +68,21 @@ static bool deliver(struct fwd_flow *f)
 		(void)!sendto(f->l->fd, b->d + b->off + 2, (size_t)n - 2,
 			      MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&f->peer,
 			      f->peer_len);
-		b->off += (size_t)n;
+		iobuf_consume(b, (size_t)n);
 		f->idle_at = fwd_now_ms() + PORTS_UDP_IDLE_MS;
 	}
-	if (b->off == b->len)
-		b->off = b->len = 0;
 	return true;
 }
 
 /* Move frames both ways on an open flow. Return false if @f was closed. */
 static bool flow_io(struct fwd_flow *f)
 {
-	if (fwd_buf_write(f->gs.fd, &f->tog) < 0) {
+	if (iobuf_write(f->gs.fd, &f->tog, NULL) < 0) {
 		fwd_flow_close(f);
 		return false;
 	}
 	for (int round = 0; round < 8; round++) {
-		ssize_t n = fwd_buf_read(f->gs.fd, &f->fromg);
+		ssize_t n = iobuf_read(f->gs.fd, &f->fromg);
 
 		if (n < 0 && errno == EAGAIN)
 			break;
@@ -136,16 +134,11 @@ static struct fwd_flow *flow_new(struct fwd_listener *l, const struct sockaddr_s
 		return NULL;
 	}
 	f = calloc(1, sizeof(*f));
-	if (f) {
-		f->tog.cap = FWD_UDP_TOG_CAP;
-		f->fromg.cap = FWD_UDP_FROMG_CAP;
-		f->tog.d = malloc(f->tog.cap);
-		f->fromg.d = malloc(f->fromg.cap);
-	}
-	if (!f || !f->tog.d || !f->fromg.d) {
+	if (!f || iobuf_init(&f->tog, FWD_UDP_TOG_CAP) < 0 ||
+	    iobuf_init(&f->fromg, FWD_UDP_FROMG_CAP) < 0) {
 		if (f) {
-			free(f->tog.d);
-			free(f->fromg.d);
+			iobuf_free(&f->tog);
+			iobuf_free(&f->fromg);
 			free(f);
 		}
 		fwd_refused(l, "out of memory: datagram dropped");
@@ -174,18 +167,16 @@ static struct fwd_flow *flow_new(struct fwd_listener *l, const struct sockaddr_s
 /* Frame @n bytes of dgram onto @f's queue toward the guest; drop them if it is full. */
 static void flow_queue(struct fwd_flow *f, size_t n)
 {
-	struct fwd_buf *b = &f->tog;
+	struct iobuf *b = &f->tog;
+	uint8_t len[2];
 
-	if (b->cap - b->len < n + 2 && b->off) {
-		memmove(b->d, b->d + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	if (b->cap - b->len < n + 2) /* a whole frame or nothing */
+		iobuf_compact(b);
 	if (b->cap - b->len < n + 2)
 		return;
-	ports_dgram_put_len(b->d + b->len, n);
-	memcpy(b->d + b->len + 2, dgram, n);
-	b->len += n + 2;
+	ports_dgram_put_len(len, n);
+	iobuf_put(b, len, sizeof(len));
+	iobuf_put(b, dgram, n);
 	f->idle_at = fwd_now_ms() + PORTS_UDP_IDLE_MS;
 }
 
