@@ -5,30 +5,20 @@
 # Cleans up every process and file it starts, also on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
-tmp=$(mktemp -d /tmp/sbxcli.XXXXXX)
-export SBX_HOME=$tmp/h
-tsock=sbxcli-$$
-
-
-. "$top/tests/e2e/lib/sandbox.bash"
+. tests/e2e/lib/sandbox.bash
 cleanup() {
 	tmux -L "$tsock" kill-server 2>/dev/null
 	sbx_test_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+tsock=sbxcli-$$
+sbx_test_init sbxcli cleanup
 
 # bad <name> <expected substring of the one stderr line> <cmd...>: non-zero exit, exactly one
 # line on stderr containing the text, nothing on stdout.
 
 # expect <name> <want> <got>
 
-[[ -x $SBX ]] || {
-	fail cli-binary "$SBX missing (run make)"
-	exit 1
-}
+sbx_test_need_sbx cli
 mkdir -p "$tmp/ws"
 
 # ---- no VM needed ----
@@ -123,7 +113,7 @@ bad sbxd-missing "sbx: cannot start sbxd: $tmp/bin/sbxd: No such file or directo
 
 # ---- VM flows: only with a prepared cache ----
 cache=${SBX_CACHE_DIR:-}
-if [[ -z $cache || ! -f $cache/templates/shell/rootfs.img ]] || ! ls "$cache"/kernel/*/vmlinux >/dev/null 2>&1; then
+if ! sbx_test_have_cache "$cache"; then
 	echo "SKIP vm-flows: no prepared cache (set SBX_CACHE_DIR to a cache with the shell template)"
 	[[ $fails -eq 0 ]]
 	exit

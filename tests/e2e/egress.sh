@@ -8,29 +8,13 @@
 # concurrent connections and the network log. Cleans up every process and file it starts.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
-export SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
-tmp=$(mktemp -d /tmp/sbxegress.XXXXXX)
-export SBX_HOME=$tmp/h
+. tests/e2e/lib/sandbox.bash
+sbx_test_init --cache sbxegress
 export SBX_HOSTS_FILE=$tmp/hosts
 ws=$tmp/ws
 n=egr
-srv_pids=()
 
-. "$top/tests/e2e/lib/sandbox.bash"
-cleanup() {
-	for p in "${srv_pids[@]}"; do kill "$p" 2>/dev/null; done
-	sbx_test_cleanup
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [[ ! -f $SBX_CACHE_DIR/templates/shell/rootfs.img ]] ||
-	! ls "$SBX_CACHE_DIR"/kernel/*/vmlinux >/dev/null 2>&1; then
-	echo "SKIP egress: no prepared cache in $SBX_CACHE_DIR (kernel + shell template)"
-	exit 0
-fi
+sbx_test_need_cache egress
 mkdir -p "$ws" "$tmp/www"
 echo "hello from the host" >"$tmp/www/hello.txt"
 head -c 3000000 /dev/urandom >"$tmp/www/big.bin"

@@ -8,24 +8,15 @@
 # Cleans up every process and file it starts, also on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
-tmp=$(mktemp -d /tmp/sbxegress.XXXXXX)
-export SBX_HOME=$tmp/h
-
-. "$top/tests/e2e/lib/sandbox.bash"
+. tests/e2e/lib/sandbox.bash
 fake_pid=
 cleanup() {
 	[[ -n $fake_pid ]] && kill "$fake_pid" 2>/dev/null
 	sbx_test_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+sbx_test_init sbxegress cleanup
 
-[[ -x $SBX ]] || {
-	fail egress-binary "$SBX missing (run make)"
-	exit 1
-}
+sbx_test_need_sbx egress
 ws=$tmp/ws
 mkdir -p "$ws"
 n=egress

@@ -7,22 +7,14 @@
 # Prints SKIP and exits 0 while shares are not wired yet. Cleans up every process and file.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
+. tests/e2e/lib/sandbox.bash
+sbx_test_init --cache sbxfsesc
 ESCAPE=$top/build/guest/escape
-export SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
-tmp=$(mktemp -d /tmp/sbxfsesc.XXXXXX)
-export SBX_HOME=$tmp/h
 ws=$tmp/ws
 ws2=$tmp/ws2
 outside=$tmp/outside
 marker=$outside/marker
 name=fsescape
-
-
-. "$top/tests/e2e/lib/sandbox.bash"
-trap sbx_test_cleanup EXIT
-trap 'exit 130' INT TERM
 
 sx() { # <seconds> <exec args...>
 	local t=$1
@@ -34,11 +26,7 @@ sx() { # <seconds> <exec args...>
 	fail fs-escape-binaries "$SBX or $ESCAPE missing (run make)"
 	exit 1
 }
-if [[ ! -f $SBX_CACHE_DIR/templates/shell/rootfs.img ]] ||
-	! ls "$SBX_CACHE_DIR"/kernel/*/vmlinux >/dev/null 2>&1; then
-	echo "SKIP fs-escape: no prepared cache in $SBX_CACHE_DIR (kernel + shell template)"
-	exit 0
-fi
+sbx_test_need_cache fs-escape
 mkdir -p "$ws" "$ws2" "$outside"
 token=sbx-escape-token-$RANDOM$RANDOM$RANDOM
 echo "$token" >"$marker"

@@ -11,20 +11,12 @@
 #   that nodes are evicted and reopened by handle.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
+. tests/e2e/lib/sandbox.bash
+sbx_test_init --cache sbxfsposix
 FSTEST=$top/build/guest/fstest
-export SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
-tmp=$(mktemp -d /tmp/sbxfsposix.XXXXXX)
-export SBX_HOME=$tmp/h
 ws=$tmp/ws
 name=fsposix
 entries=${FSTEST_ENTRIES:-50000}
-
-
-. "$top/tests/e2e/lib/sandbox.bash"
-trap sbx_test_cleanup EXIT
-trap 'exit 130' INT TERM
 
 # sx <seconds> <args...>: sbx exec with a deadline
 sx() {
@@ -37,11 +29,7 @@ sx() {
 	fail fs-binaries "$SBX or $FSTEST missing (run make)"
 	exit 1
 }
-if [[ ! -f $SBX_CACHE_DIR/templates/shell/rootfs.img ]] ||
-	! ls "$SBX_CACHE_DIR"/kernel/*/vmlinux >/dev/null 2>&1; then
-	echo "SKIP fs-posix: no prepared cache in $SBX_CACHE_DIR (kernel + shell template)"
-	exit 0
-fi
+sbx_test_need_cache fs-posix
 mkdir -p "$ws"
 
 # the same program on the host first: a check failing here is a bug in the check

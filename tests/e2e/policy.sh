@@ -5,15 +5,9 @@
 # preset question, and rm/reset forgetting rules. A private SBX_HOME; cleans up on any exit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
-tmp=$(mktemp -d /tmp/sbxpol.XXXXXX)
-export SBX_HOME=$tmp/h
+. tests/e2e/lib/sandbox.bash
+sbx_test_init sbxpol
 unset SBX_CACHE_DIR # nothing here needs a template; never touch a shared cache
-
-. "$top/tests/e2e/lib/sandbox.bash"
-trap sbx_test_cleanup EXIT
-trap 'exit 130' INT TERM
 
 sock=$SBX_HOME/run/sbxd.sock
 api() { # <method> <path> [json body]: prints the body, then the status on the last line
@@ -36,10 +30,7 @@ check_is() {
 	fi
 }
 
-[[ -x $SBX ]] || {
-	fail policy-binary "$SBX missing (run make)"
-	exit 1
-}
+sbx_test_need_sbx policy
 mkdir -p "$tmp/ws"
 
 # ---- help and usage errors (no sbxd needed) ----

@@ -8,27 +8,12 @@
 # Cleans up every process and file it starts.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
-export SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
-tmp=$(mktemp -d /tmp/sbxports.XXXXXX)
-export SBX_HOME=$tmp/h
+. tests/e2e/lib/sandbox.bash
+sbx_test_init --cache sbxports
 ws=$tmp/ws
 n=prt
-srv_pids=()
 
-. "$top/tests/e2e/lib/sandbox.bash"
-cleanup() {
-	for p in "${srv_pids[@]}"; do kill "$p" 2>/dev/null; done
-	sbx_test_cleanup
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-[[ -x $SBX ]] || {
-	fail ports-binary "$SBX missing (run make)"
-	exit 1
-}
+sbx_test_need_sbx ports
 mkdir -p "$ws/www"
 
 # ---- bad specs: refused before any request (no sbxd is started for them) ----
@@ -59,12 +44,7 @@ bad ports-bad-name 'sbx: no sandbox named Bad/x (see sbx ls)' "$SBX" ports Bad/x
 "$SBX" help >"$tmp/out" 2>&1 && grep -q '^  ports NAME' "$tmp/out" && pass help-lists-ports ||
 	fail help-lists-ports
 
-if [[ ! -f $SBX_CACHE_DIR/templates/shell/rootfs.img ]] ||
-	! ls "$SBX_CACHE_DIR"/kernel/*/vmlinux >/dev/null 2>&1; then
-	echo "SKIP ports: no prepared cache in $SBX_CACHE_DIR (kernel + shell template)"
-	[[ $fails -eq 0 ]]
-	exit
-fi
+sbx_test_need_cache ports
 
 # ---- host side: files to serve, free ports, a program holding one ----
 echo "hello through a published port" >"$ws/www/hello.txt"

@@ -7,27 +7,16 @@
 # Cleans up every process and file it starts.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
-export SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
-tmp=$(mktemp -d /tmp/sbxrunagent.XXXXXX)
-export SBX_HOME=$tmp/h
-ws=$tmp/proj
-tsock=sbxrun$$
-
-. "$top/tests/e2e/lib/sandbox.bash"
+. tests/e2e/lib/sandbox.bash
 cleanup() {
 	tmux -L "$tsock" kill-server 2>/dev/null
 	sbx_test_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+tsock=sbxrun$$
+sbx_test_init --cache sbxrunagent cleanup
+ws=$tmp/proj
 
-if [[ ! -f $SBX_CACHE_DIR/templates/shell/rootfs.img ]] ||
-	! ls "$SBX_CACHE_DIR"/kernel/*/vmlinux >/dev/null 2>&1; then
-	echo "SKIP run-agent: no prepared cache in $SBX_CACHE_DIR (kernel + shell template)"
-	exit 0
-fi
+sbx_test_need_cache run-agent
 command -v tmux >/dev/null || {
 	fail run-agent-tmux "tmux is not installed on the host"
 	exit 1

@@ -8,15 +8,8 @@
 # Cleans up every process and file it starts, also on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-top=$PWD
-SBX=${SBX:-$top/build/sbx}
-tmp=$(mktemp -d /tmp/sbxshares.XXXXXX)
-export SBX_HOME=$tmp/h
-
-
-. "$top/tests/e2e/lib/sandbox.bash"
-trap sbx_test_cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/e2e/lib/sandbox.bash
+sbx_test_init sbxshares
 
 
 # expect <name> <want> <got>
@@ -29,10 +22,7 @@ api() {
 
 ms() { date +%s%3N; }
 
-[[ -x $SBX ]] || {
-	fail shares-binary "$SBX missing (run make)"
-	exit 1
-}
+sbx_test_need_sbx shares
 ws=$tmp/ws
 docs=$tmp/docs
 mkdir -p "$ws/sub" "$docs"
@@ -75,7 +65,7 @@ expect no-sandbox-left "" "$("$SBX" ls -q)"
 
 # ---- VM flows: only with a prepared cache ----
 cache=${SBX_CACHE_DIR:-}
-if [[ -z $cache || ! -f $cache/templates/shell/rootfs.img ]] || ! ls "$cache"/kernel/*/vmlinux >/dev/null 2>&1; then
+if ! sbx_test_have_cache "$cache"; then
 	echo "SKIP vm-flows: no prepared cache (set SBX_CACHE_DIR to a cache with the shell template)"
 	[[ $fails -eq 0 ]]
 	exit

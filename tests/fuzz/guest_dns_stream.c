@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "guest/gi.h"
+#include "stream_feed.h"
 
 #define BUF (2 + 65535 + 3) /* the relay's buffer size */
 
@@ -27,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct gi_dns_fifo f;
 	static uint8_t buf[BUF], sf[BUF];
 	struct gi_dns_pend p = {.kind = GI_DNS_UDP};
+	struct feed st = {.off = 2, .buf = buf, .cap = BUF};
 	uint8_t *in;
-	size_t len = 0, off = 2, chunk;
 	unsigned asked;
 
 	if (size < 2)
@@ -38,33 +39,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(in, data, size);
 	asked = in[0];
-	chunk = (size_t)in[1] * 17 + 1;
+	st.in = in;
+	st.size = size;
+	st.chunk = (size_t)in[1] * 17 + 1;
 	f.head = in[0] % GI_DNS_PEND_MAX; /* start anywhere in the ring */
 	f.n = 0;
 	got = 0;
 	for (unsigned i = 0; i < asked; i++)
 		if (gi_dns_fifo_push(&f, &p) < 0)
 			abort();
-	while (off < size) {
-		size_t take = size - off < chunk ? size - off : chunk;
+	/* ends at the input's end or with a full buffer (cannot happen: the largest frame fits) */
+	while (feed_read(&st)) {
 		long used;
 
-		if (take > BUF - len)
-			take = BUF - len;
-		memcpy(buf + len, in + off, take);
-		len += take;
-		off += take;
 		cur_lo = buf;
-		cur_hi = buf + len;
-		used = gi_dns_answers(buf, len, &f, deliver, NULL);
+		cur_hi = buf + st.len;
+		used = gi_dns_answers(buf, st.len, &f, deliver, NULL);
 		if (used < 0)
 			break;
-		if ((size_t)used > len || got > asked || f.n != asked - got)
+		if ((size_t)used > st.len || got > asked || f.n != asked - got)
 			abort();
-		memmove(buf, buf + used, len - (size_t)used);
-		len -= (size_t)used;
-		if (len == BUF)
-			break; /* cannot happen: the largest frame fits */
+		feed_consume(&st, (size_t)used);
 	}
 	/* a client's query: framing and the SERVFAIL built from it */
 	long fl = gi_dns_frame(in, size);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/ports.h"
+#include "stream_feed.h"
 
 #define BUF (2 + 65535 + 3) /* the relay's buffer size (RELAY_BUF) */
 
@@ -36,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t buf[BUF];
 	uint8_t proto = 0, h[PORTS_HDR_LEN], *in;
 	uint16_t port = 0;
-	size_t len = 0, off, chunk;
+	struct feed st;
+	size_t chunk;
 	int r;
 
 	if (size < 1)
@@ -57,22 +59,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	/* the UDP stream after the header (or the whole input when it had none) */
-	off = r == 1 ? 1 + PORTS_HDR_LEN : 1;
-	while (off < size) {
-		size_t take = size - off < chunk ? size - off : chunk;
-		long used;
+	st = (struct feed){.in = in,
+			   .size = size,
+			   .off = r == 1 ? 1 + PORTS_HDR_LEN : 1,
+			   .chunk = chunk,
+			   .buf = buf,
+			   .cap = BUF};
+	while (feed_read(&st)) {
+		long used = walk(buf, st.len);
 
-		if (take > BUF - len)
-			take = BUF - len;
-		memcpy(buf + len, in + off, take);
-		len += take;
-		off += take;
-		used = walk(buf, len);
 		if (used < 0)
 			break; /* malformed: the relay ends the flow */
-		memmove(buf, buf + used, len - (size_t)used);
-		len -= (size_t)used;
-		if (len >= 2 + PORTS_DGRAM_MAX)
+		feed_consume(&st, (size_t)used);
+		if (st.len >= 2 + PORTS_DGRAM_MAX)
 			abort(); /* a partial frame that could never complete */
 	}
 	free(in);

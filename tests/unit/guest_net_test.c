@@ -3,17 +3,8 @@
  * host listeners on unix sockets (explicit, transparent, DNS over UDP and TCP, refusals). */
 #include "guest/gi.h"
 #include "proto/egress.h"
+#include "relay_harness.h"
 #include "t.h"
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 TEST(egress_header)
 {
@@ -124,33 +115,15 @@ TEST(proxy_env)
 
 static char hostbase[64];
 static pid_t relay_pid;
-static struct sockaddr_in proxy_sa, transp_sa, dns_sa;
+static uint16_t proxy_port, transp_port, dns_port;
 
-static int tcp_listener(struct sockaddr_in *sa, int type)
-{
-	socklen_t l = sizeof(*sa);
-	int fd = socket(AF_INET, type | SOCK_NONBLOCK, 0);
-
-	sa->sin_family = AF_INET;
-	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa->sin_port = 0;
-	if (bind(fd, (struct sockaddr *)sa, sizeof(*sa)) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 64) < 0) ||
-	    getsockname(fd, (struct sockaddr *)sa, &l) < 0)
-		abort();
-	return fd;
-}
-
+/* A fake host listening on its vsock port @port ("<hostbase>_<port>"). */
 static int host_listen(unsigned port)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	char p[160];
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", hostbase, port);
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
-		abort();
-	return fd;
+	snprintf(p, sizeof(p), "%s_%u", hostbase, port);
+	return rh_unix_listen(p, 0, 16);
 }
 
 static void host_unlisten(int fd, unsigned port)
@@ -162,43 +135,20 @@ static void host_unlisten(int fd, unsigned port)
 	close(fd);
 }
 
-static int accept_within(int lfd, int ms)
+/* A guest program's TCP connection to the relay's listener on 127.0.0.1:@port. */
+static int client(uint16_t port)
 {
-	struct pollfd p = {.fd = lfd, .events = POLLIN};
-
-	if (poll(&p, 1, ms) <= 0)
-		return -1;
-	return accept(lfd, NULL, NULL);
-}
-
-/* Read exactly @n bytes within 5 s. Return bytes read (less at EOF/timeout). */
-static size_t read_n(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t r;
-
-		if (poll(&p, 1, 5000) <= 0)
-			break;
-		r = read(fd, (char *)buf + got, n - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	return got;
-}
-
-static int client(const struct sockaddr_in *sa)
-{
+	struct sockaddr_storage ss;
+	socklen_t l = rh_loop_addr(AF_INET, port, &ss);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+	if (connect(fd, (const struct sockaddr *)&ss, l) < 0)
 		abort();
 	return fd;
 }
 
+/* The relay with its egress listeners (explicit, transparent, DNS over TCP and UDP on the
+ * same port) on 127.0.0.1 and the host on unix sockets under hostbase. */
 static void relay_start(void)
 {
 	static struct sockaddr_in orig = {.sin_family = AF_INET, .sin_port = 0x5000};
@@ -206,39 +156,30 @@ static void relay_start(void)
 
 	orig.sin_addr.s_addr = htonl(0x01020304);
 	snprintf(hostbase, sizeof(hostbase), "/tmp/sbx-relaytest-%d.sock", (int)getpid());
-	cfg.proxy_fd = tcp_listener(&proxy_sa, SOCK_STREAM);
-	cfg.transp_fd = tcp_listener(&transp_sa, SOCK_STREAM);
-	cfg.dns_tcp_fd = tcp_listener(&dns_sa, SOCK_STREAM);
-	cfg.dns_udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (bind(cfg.dns_udp_fd, (struct sockaddr *)&dns_sa, sizeof(dns_sa)) < 0)
+	cfg.proxy_fd = rh_loop_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, &proxy_port);
+	cfg.transp_fd = rh_loop_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, &transp_port);
+	cfg.dns_tcp_fd = rh_loop_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, &dns_port);
+	cfg.dns_udp_fd = rh_loop_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, &dns_port);
+	if (cfg.proxy_fd < 0 || cfg.transp_fd < 0 || cfg.dns_tcp_fd < 0 || cfg.dns_udp_fd < 0)
 		abort();
-	relay_pid = fork();
-	if (relay_pid == 0) {
-		signal(SIGPIPE, SIG_IGN);
-		gi_relay_run(&cfg);
-		_exit(1);
-	}
-	close(cfg.proxy_fd);
-	close(cfg.transp_fd);
-	close(cfg.dns_tcp_fd);
-	close(cfg.dns_udp_fd);
+	relay_pid = rh_relay_start(&cfg);
 }
 
 TEST(relay_explicit_half_close)
 {
-	int h = host_listen(EGRESS_PORT_PROXY), c = client(&proxy_sa), s;
+	int h = host_listen(EGRESS_PORT_PROXY), c = client(proxy_port), s;
 	char buf[16];
 
 	CHECK_EQ(write(c, "hello", 5), 5);
-	s = accept_within(h, 5000);
+	s = rh_accept_within(h, 5000);
 	CHECK(s >= 0);
-	CHECK_EQ(read_n(s, buf, 5), 5);
+	CHECK_EQ(rh_read_n(s, buf, 5), 5);
 	CHECK(memcmp(buf, "hello", 5) == 0);
 	shutdown(c, SHUT_WR);		   /* client done sending ... */
-	CHECK_EQ(read_n(s, buf, 1), 0);	   /* ... the host sees EOF ... */
+	CHECK_EQ(rh_read_n(s, buf, 1), 0); /* ... the host sees EOF ... */
 	CHECK_EQ(write(s, "world", 5), 5); /* ... and can still answer */
 	close(s);
-	CHECK_EQ(read_n(c, buf, sizeof(buf)), 5); /* answer, then EOF */
+	CHECK_EQ(rh_read_n(c, buf, sizeof(buf)), 5); /* answer, then EOF */
 	CHECK(memcmp(buf, "world", 5) == 0);
 	close(c);
 	host_unlisten(h, EGRESS_PORT_PROXY);
@@ -246,13 +187,13 @@ TEST(relay_explicit_half_close)
 
 TEST(relay_transparent_header)
 {
-	int h = host_listen(EGRESS_PORT_TRANSPARENT), c = client(&transp_sa), s;
+	int h = host_listen(EGRESS_PORT_TRANSPARENT), c = client(transp_port), s;
 	uint8_t buf[EGRESS_ORIG_LEN + 4];
 
 	CHECK_EQ(write(c, "data", 4), 4);
-	s = accept_within(h, 5000);
+	s = rh_accept_within(h, 5000);
 	CHECK(s >= 0);
-	CHECK_EQ(read_n(s, buf, sizeof(buf)), sizeof(buf));
+	CHECK_EQ(rh_read_n(s, buf, sizeof(buf)), sizeof(buf));
 	CHECK(memcmp(buf, "SBXT", 4) == 0);
 	CHECK_EQ(buf[4], 4);
 	CHECK_EQ(buf[6] << 8 | buf[7], 0x50); /* port 80 */
@@ -265,14 +206,9 @@ TEST(relay_transparent_header)
 
 TEST(relay_refused_resets_fast)
 {
-	int c = client(&proxy_sa); /* nobody listens on the host's proxy port */
-	char b;
-	struct pollfd p = {.fd = c, .events = POLLIN};
-	ssize_t r;
+	int c = client(proxy_port); /* nobody listens on the host's proxy port */
 
-	CHECK_EQ(poll(&p, 1, 2000), 1);
-	r = read(c, &b, 1);
-	CHECK(r == 0 || (r < 0 && errno == ECONNRESET));
+	CHECK(rh_closed_empty(c, 2000));
 	close(c);
 }
 
@@ -289,27 +225,29 @@ static size_t dns_query(uint8_t *q, uint16_t id)
 
 TEST(relay_dns_udp_tcp_and_host_down)
 {
+	struct sockaddr_storage dns_sa;
+	socklen_t dl = rh_loop_addr(AF_INET, dns_port, &dns_sa);
 	int u = socket(AF_INET, SOCK_DGRAM, 0), h, s, t;
 	uint8_t q[64], buf[128], frame[2 + 19];
 	size_t n = dns_query(q, 0x4242);
 
 	/* host down: a SERVFAIL at once */
-	CHECK_EQ(sendto(u, q, n, 0, (struct sockaddr *)&dns_sa, sizeof(dns_sa)), (ssize_t)n);
-	CHECK_EQ(read_n(u, buf, n), n);
+	CHECK_EQ(sendto(u, q, n, 0, (struct sockaddr *)&dns_sa, dl), (ssize_t)n);
+	CHECK_EQ(rh_read_n(u, buf, n), n);
 	CHECK(buf[0] == 0x42 && buf[1] == 0x42 && (buf[3] & 0xf) == 2 && (buf[2] & 0x80));
 	/* host up: UDP query -> frame on the stream -> answer back to the client */
 	h = host_listen(EGRESS_PORT_DNS);
-	CHECK_EQ(sendto(u, q, n, 0, (struct sockaddr *)&dns_sa, sizeof(dns_sa)), (ssize_t)n);
-	s = accept_within(h, 5000);
+	CHECK_EQ(sendto(u, q, n, 0, (struct sockaddr *)&dns_sa, dl), (ssize_t)n);
+	s = rh_accept_within(h, 5000);
 	CHECK(s >= 0);
-	CHECK_EQ(read_n(s, frame, sizeof(frame)), sizeof(frame));
+	CHECK_EQ(rh_read_n(s, frame, sizeof(frame)), sizeof(frame));
 	CHECK(frame[0] == 0 && frame[1] == 19 && memcmp(frame + 2, q, n) == 0);
 	frame[2 + 2] |= 0x80; /* "answer" */
 	CHECK_EQ(write(s, frame, sizeof(frame)), (ssize_t)sizeof(frame));
-	CHECK_EQ(read_n(u, buf, sizeof(buf)), 19);
+	CHECK_EQ(rh_read_n(u, buf, sizeof(buf)), 19);
 	CHECK(memcmp(buf, frame + 2, 19) == 0);
 	/* TCP client: two pipelined queries, answered in order on the same stream */
-	t = client(&dns_sa);
+	t = client(dns_port);
 	uint8_t two[2 * 21];
 	two[0] = 0;
 	two[1] = 19;
@@ -319,14 +257,14 @@ TEST(relay_dns_udp_tcp_and_host_down)
 	dns_query(two + 23, 2);
 	CHECK_EQ(write(t, two, sizeof(two)), (ssize_t)sizeof(two));
 	shutdown(t, SHUT_WR); /* the answers must still come */
-	CHECK_EQ(read_n(s, buf, sizeof(two)), sizeof(two));
+	CHECK_EQ(rh_read_n(s, buf, sizeof(two)), sizeof(two));
 	CHECK(memcmp(buf, two, sizeof(two)) == 0);
 	CHECK_EQ(write(s, two, sizeof(two)), (ssize_t)sizeof(two)); /* echo as answers */
-	CHECK_EQ(read_n(t, buf, sizeof(buf)), sizeof(two));	    /* then EOF */
+	CHECK_EQ(rh_read_n(t, buf, sizeof(buf)), sizeof(two));	    /* then EOF */
 	CHECK(memcmp(buf, two, sizeof(two)) == 0);
 	/* an answer nobody asked for: the relay drops the stream (EOF at the host) */
 	CHECK_EQ(write(s, frame, sizeof(frame)), (ssize_t)sizeof(frame));
-	CHECK_EQ(read_n(s, buf, 1), 0);
+	CHECK_EQ(rh_read_n(s, buf, 1), 0);
 	close(s);
 	close(t);
 	close(u);
@@ -335,7 +273,7 @@ TEST(relay_dns_udp_tcp_and_host_down)
 
 TEST(relay_still_alive)
 {
-	CHECK_EQ(waitpid(relay_pid, NULL, WNOHANG), 0);
+	CHECK(rh_relay_alive(relay_pid));
 }
 
 int main(void)
@@ -352,7 +290,6 @@ int main(void)
 	RUN(relay_refused_resets_fast);
 	RUN(relay_dns_udp_tcp_and_host_down);
 	RUN(relay_still_alive);
-	kill(relay_pid, SIGKILL);
-	waitpid(relay_pid, NULL, 0);
+	rh_relay_stop(relay_pid);
 	return t_failed_total ? 1 : 0;
 }

@@ -2,21 +2,12 @@
  * streams on a unix listener (as it takes vsock port 1025 in the VM) and carries them to
  * servers on this host's loopback: TCP over IPv4 and IPv6, refusals, bad headers, UDP frames,
  * and 100 parallel streams with one stalled reader. */
-#include "guest/gi.h"
 #include "proto/ports.h"
+#include "relay_harness.h"
 #include "t.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 static char inpath[64];
 static pid_t relay_pid;
@@ -29,82 +20,10 @@ static long ms_now(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A listening (@type SOCK_STREAM) or bound (SOCK_DGRAM) socket on the loopback of @family;
- * its port into *@port. Return: the fd, or -1 when that loopback does not exist. */
-static int loop_socket(int family, int type, uint16_t *port)
-{
-	struct sockaddr_storage ss = {0};
-	socklen_t l = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	int fd = socket(family, type, 0);
-
-	ss.ss_family = (sa_family_t)family;
-	if (family == AF_INET)
-		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	else
-		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, l) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 128) < 0) ||
-	    getsockname(fd, (struct sockaddr *)&ss, &l) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					: ((struct sockaddr_in6 *)&ss)->sin6_port);
-	return fd;
-}
-
-static int accept_within(int lfd, int ms)
-{
-	struct pollfd p = {.fd = lfd, .events = POLLIN};
-
-	if (poll(&p, 1, ms) <= 0)
-		return -1;
-	return accept(lfd, NULL, NULL);
-}
-
-/* Read exactly @n bytes within 5 s. Return: bytes read (fewer at EOF, error or timeout). */
-static size_t read_n(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t r;
-
-		if (poll(&p, 1, 5000) <= 0)
-			break;
-		r = read(fd, (char *)buf + got, n - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	return got;
-}
-
-/* True when @fd ends (EOF or reset) within 5 s without delivering a single byte. */
-static bool closed_empty(int fd)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	char b;
-	ssize_t r;
-
-	if (poll(&p, 1, 5000) != 1)
-		return false;
-	r = read(fd, &b, 1);
-	return r == 0 || (r < 0 && errno == ECONNRESET);
-}
-
 /* A new stream from "the host" to the relay's inbound listener. */
 static int host_open(void)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", inpath);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		abort();
-	return fd;
+	return rh_unix_connect(inpath);
 }
 
 /* Open a stream and send the header for @proto/@port and @n bytes of @data in one write. */
@@ -122,9 +41,9 @@ static int host_stream(uint8_t proto, uint16_t port, const void *data, size_t n)
 	return fd;
 }
 
+/* The relay with only its inbound (published ports) listener, on a unix socket. */
 static void relay_start(void)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct gi_relay_cfg cfg = {.proxy_fd = -1,
 				   .transp_fd = -1,
 				   .dns_udp_fd = -1,
@@ -132,43 +51,32 @@ static void relay_start(void)
 				   .host_unix = "/nonexistent/sbx-portstest"};
 
 	snprintf(inpath, sizeof(inpath), "/tmp/sbx-portstest-%d.sock", (int)getpid());
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", inpath);
-	unlink(inpath);
-	cfg.inbound_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (cfg.inbound_fd < 0 || bind(cfg.inbound_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(cfg.inbound_fd, 256) < 0)
-		abort();
-	relay_pid = fork();
-	if (relay_pid == 0) {
-		signal(SIGPIPE, SIG_IGN);
-		gi_relay_run(&cfg);
-		_exit(1);
-	}
-	close(cfg.inbound_fd);
+	cfg.inbound_fd = rh_unix_listen(inpath, SOCK_NONBLOCK, 256);
+	relay_pid = rh_relay_start(&cfg);
 }
 
 TEST(ports_tcp_echo_half_close)
 {
-	uint16_t port;
-	int l = loop_socket(AF_INET, SOCK_STREAM, &port), c, s;
+	uint16_t port = 0;
+	int l = rh_loop_socket(AF_INET, SOCK_STREAM, &port), c, s;
 	char buf[16];
 
 	CHECK(l >= 0);
 	c = host_stream(PORTS_PROTO_TCP, port, "hello", 5); /* data in the header's write */
-	s = accept_within(l, 5000);
+	s = rh_accept_within(l, 5000);
 	CHECK(s >= 0);
-	CHECK_EQ(read_n(s, buf, 5), 5);
+	CHECK_EQ(rh_read_n(s, buf, 5), 5);
 	CHECK(memcmp(buf, "hello", 5) == 0);
 	CHECK_EQ(write(s, "hello", 5), 5);
-	CHECK_EQ(read_n(c, buf, 5), 5);
+	CHECK_EQ(rh_read_n(c, buf, 5), 5);
 	CHECK(memcmp(buf, "hello", 5) == 0);
-	shutdown(s, SHUT_WR);		  /* the server is done sending ... */
-	CHECK_EQ(read_n(c, buf, 1), 0);	  /* ... the host sees EOF ... */
-	CHECK_EQ(write(c, "more", 4), 4); /* ... and can still send */
-	CHECK_EQ(read_n(s, buf, 4), 4);
+	shutdown(s, SHUT_WR);		   /* the server is done sending ... */
+	CHECK_EQ(rh_read_n(c, buf, 1), 0); /* ... the host sees EOF ... */
+	CHECK_EQ(write(c, "more", 4), 4);  /* ... and can still send */
+	CHECK_EQ(rh_read_n(s, buf, 4), 4);
 	CHECK(memcmp(buf, "more", 4) == 0);
 	shutdown(c, SHUT_WR); /* the host is done too */
-	CHECK_EQ(read_n(s, buf, 1), 0);
+	CHECK_EQ(rh_read_n(s, buf, 1), 0);
 	close(s);
 	close(c);
 	close(l);
@@ -176,8 +84,8 @@ TEST(ports_tcp_echo_half_close)
 
 TEST(ports_tcp_header_in_pieces)
 {
-	uint16_t port;
-	int l = loop_socket(AF_INET, SOCK_STREAM, &port), c, s;
+	uint16_t port = 0;
+	int l = rh_loop_socket(AF_INET, SOCK_STREAM, &port), c, s;
 	uint8_t h[PORTS_HDR_LEN + 2];
 	char buf[4];
 
@@ -188,30 +96,30 @@ TEST(ports_tcp_header_in_pieces)
 	CHECK_EQ(write(c, h, 3), 3);
 	usleep(50 * 1000);
 	CHECK_EQ(write(c, h + 3, sizeof(h) - 3), (ssize_t)sizeof(h) - 3);
-	s = accept_within(l, 5000);
+	s = rh_accept_within(l, 5000);
 	CHECK(s >= 0);
-	CHECK_EQ(read_n(s, buf, 2), 2);
+	CHECK_EQ(rh_read_n(s, buf, 2), 2);
 	CHECK(memcmp(buf, "ok", 2) == 0);
 	close(s);
-	CHECK_EQ(read_n(c, buf, 1), 0);
+	CHECK_EQ(rh_read_n(c, buf, 1), 0);
 	close(c);
 	close(l);
 }
 
 TEST(ports_tcp_ipv6_only_server)
 {
-	uint16_t port;
-	int l = loop_socket(AF_INET6, SOCK_STREAM, &port), c, s;
+	uint16_t port = 0;
+	int l = rh_loop_socket(AF_INET6, SOCK_STREAM, &port), c, s;
 	char buf[8];
 
 	c = host_stream(PORTS_PROTO_TCP, port, "six", 3);
-	s = accept_within(l, 5000);
+	s = rh_accept_within(l, 5000);
 	CHECK(s >= 0);
-	CHECK_EQ(read_n(s, buf, 3), 3);
+	CHECK_EQ(rh_read_n(s, buf, 3), 3);
 	CHECK(memcmp(buf, "six", 3) == 0);
 	CHECK_EQ(write(s, "vi", 2), 2);
 	close(s);
-	CHECK_EQ(read_n(c, buf, sizeof(buf)), 2); /* then EOF */
+	CHECK_EQ(rh_read_n(c, buf, sizeof(buf)), 2); /* then EOF */
 	CHECK(memcmp(buf, "vi", 2) == 0);
 	close(c);
 	close(l);
@@ -219,52 +127,52 @@ TEST(ports_tcp_ipv6_only_server)
 
 TEST(ports_tcp_no_server_closes_empty)
 {
-	uint16_t port;
-	int l = loop_socket(AF_INET, SOCK_STREAM, &port), c;
+	uint16_t port = 0;
+	int l = rh_loop_socket(AF_INET, SOCK_STREAM, &port), c;
 
 	close(l); /* a port nobody listens on (v4 nor, most surely, v6) */
 	c = host_stream(PORTS_PROTO_TCP, port, "x", 1);
-	CHECK(closed_empty(c));
+	CHECK(rh_closed_empty(c, 5000));
 	close(c);
 }
 
 TEST(ports_bad_header_closes)
 {
 	uint8_t h[PORTS_HDR_LEN];
-	uint16_t port;
-	int l = loop_socket(AF_INET, SOCK_STREAM, &port), c;
+	uint16_t port = 0;
+	int l = rh_loop_socket(AF_INET, SOCK_STREAM, &port), c;
 
 	ports_hdr_put(h, PORTS_PROTO_TCP, port);
 	h[0] ^= 0xff; /* magic */
 	c = host_open();
 	CHECK_EQ(write(c, h, sizeof(h)), (ssize_t)sizeof(h));
-	CHECK(closed_empty(c));
+	CHECK(rh_closed_empty(c, 5000));
 	close(c);
 	ports_hdr_put(h, 1, port); /* ICMP: no such proto */
 	c = host_open();
 	CHECK_EQ(write(c, h, sizeof(h)), (ssize_t)sizeof(h));
-	CHECK(closed_empty(c));
+	CHECK(rh_closed_empty(c, 5000));
 	close(c);
 	ports_hdr_put(h, PORTS_PROTO_TCP, 0); /* port 0 */
 	c = host_open();
 	CHECK_EQ(write(c, h, sizeof(h)), (ssize_t)sizeof(h));
-	CHECK(closed_empty(c));
+	CHECK(rh_closed_empty(c, 5000));
 	close(c);
 	ports_hdr_put(h, PORTS_PROTO_TCP, port); /* cut short by the host's EOF */
 	c = host_open();
 	CHECK_EQ(write(c, h, 5), 5);
 	shutdown(c, SHUT_WR);
-	CHECK(closed_empty(c));
+	CHECK(rh_closed_empty(c, 5000));
 	close(c);
-	CHECK_EQ(accept_within(l, 200), -1); /* nothing reached the server */
+	CHECK_EQ(rh_accept_within(l, 200), -1); /* nothing reached the server */
 	close(l);
 }
 
 TEST(ports_udp_frames)
 {
 	static const char *const msg[] = {"one", "two", "three", ""};
-	uint16_t port;
-	int u = loop_socket(AF_INET, SOCK_DGRAM, &port), c;
+	uint16_t port = 0;
+	int u = rh_loop_socket(AF_INET, SOCK_DGRAM, &port), c;
 	uint8_t out[64], in[64], *p = out;
 	size_t n = 0, got;
 
@@ -293,7 +201,7 @@ TEST(ports_udp_frames)
 		CHECK(memcmp(d, msg[i], (size_t)r) == 0);
 		CHECK_EQ(sendto(u, d, (size_t)r, 0, (struct sockaddr *)&peer, pl), r); /* echo */
 	}
-	got = read_n(c, in, n); /* the replies, framed the same way */
+	got = rh_read_n(c, in, n); /* the replies, framed the same way */
 	CHECK_EQ(got, n);
 	CHECK(memcmp(in, out, n) == 0);
 	for (size_t off = 0; got == n && off < n;) {
@@ -305,7 +213,7 @@ TEST(ports_udp_frames)
 		off += (size_t)fl;
 	}
 	CHECK_EQ(write(c, "\xff\xff", 2), 2); /* 65535 > PORTS_DGRAM_MAX: the flow ends */
-	CHECK(closed_empty(c));
+	CHECK(rh_closed_empty(c, 5000));
 	close(c);
 	close(u);
 }
@@ -389,8 +297,8 @@ TEST(ports_parallel_with_stalled_reader)
 		bool shut, done, bad;
 	} s[PAR_N];
 	static char chunk[65536];
-	uint16_t port;
-	int l = loop_socket(AF_INET, SOCK_STREAM, &port), done = 0;
+	uint16_t port = 0;
+	int l = rh_loop_socket(AF_INET, SOCK_STREAM, &port), done = 0;
 	pid_t echo = echo_server(l);
 	long t0 = ms_now();
 
@@ -465,13 +373,13 @@ TEST(ports_parallel_with_stalled_reader)
 
 TEST(ports_relay_still_alive)
 {
-	CHECK_EQ(waitpid(relay_pid, NULL, WNOHANG), 0);
+	CHECK(rh_relay_alive(relay_pid));
 }
 
 int main(void)
 {
-	uint16_t p6;
-	int v6 = loop_socket(AF_INET6, SOCK_STREAM, &p6);
+	uint16_t p6 = 0;
+	int v6 = rh_loop_socket(AF_INET6, SOCK_STREAM, &p6);
 
 	signal(SIGPIPE, SIG_IGN);
 	relay_start();
@@ -488,8 +396,7 @@ int main(void)
 	RUN(ports_udp_frames);
 	RUN(ports_parallel_with_stalled_reader);
 	RUN(ports_relay_still_alive);
-	kill(relay_pid, SIGKILL);
-	waitpid(relay_pid, NULL, 0);
+	rh_relay_stop(relay_pid);
 	unlink(inpath);
 	return t_failed_total ? 1 : 0;
 }
