@@ -7,6 +7,7 @@
 #   src/guest/*.c + src/proto/*.c, musl static                               -> sbx-init
 #   tests/unit/*_test.c -> one test binary each; tests/fuzz/*.c -> one libFuzzer target each
 #   tests/guest/X.c (+ tests/guest/X/*.c) -> static musl helper programs put into test guests
+#   tests/bench/X.c -> build/bench/X, helpers of bench/ scripts (built with the tests)
 # Variants: SAN=1 (ASan+UBSan, into build/san), FUZZ=1 (clang + libFuzzer, into build/fuzz).
 
 CC      ?= gcc
@@ -47,6 +48,7 @@ GUEST_SRC   := $(filter-out src/proto/agent_client.c,$(wildcard src/guest/*.c sr
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/*.c)
 GUEST_TOOLS := $(wildcard tests/guest/*.c)
+BENCH_TOOLS := $(wildcard tests/bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -54,12 +56,13 @@ BINS  := $(BUILD)/sbx $(BUILD)/sbxd $(BUILD)/sbx-vhost
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 GUEST_TOOL_BINS := $(patsubst tests/guest/%.c,$(BUILD)/guest/%,$(GUEST_TOOLS))
+BENCH_TOOL_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_TOOLS))
 
 .PHONY: all host guest tests fuzz check clean format lint
 all: host guest
 host: $(BINS) $(BUILD)/lib/sbx/images
 guest: $(BUILD)/lib/sbx/sbx-init $(GUEST_TOOL_BINS)
-tests: $(UNITS)
+tests: $(UNITS) $(BENCH_TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -96,6 +99,11 @@ $(BUILD)/lib/sbx/images: $(shell find images -type f)
 	rm -rf $@ && cp -r images $@
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libguest.a $(BUILD)/libsbx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# bench/ helpers that link the host and guest code: tests/bench/X.c -> $(BUILD)/bench/X
+$(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(BUILD)/libguest.a $(BUILD)/libsbx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
