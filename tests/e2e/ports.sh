@@ -313,6 +313,16 @@ UDP2=$(sed -n 's|^127\.0\.0\.1:\([1-9][0-9]*\) -> 9999/udp$|\1|p' "$tmp/out")
 expect udp-after-start 3 "$(timeout 60 python3 "$tmp/udp_client.py" 127.0.0.1 "${UDP2:-1}" 2>&1)"
 wait_http "$EPH2" /hello.txt && pass ephemeral-answers-after-start || fail ephemeral-answers-after-start
 
+# ---- a restarted sbxd binds them again for the sandbox it reattaches ----
+pid=$(cat "$SBX_HOME/run/sbxd.pid" 2>/dev/null)
+kill "$pid" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+refused "$FIX" && pass sbxd-gone-port-closed || fail sbxd-gone-port-closed "port $FIX answers"
+timeout 60 "$SBX" ls >/dev/null 2>&1 # starts sbxd, which reattaches the running VM
+wait_http "$FIX" /hello.txt && pass reattach-rebinds-fixed || fail reattach-rebinds-fixed
+expect reattach-keeps-ephemeral "$EPH2" \
+	"$(timeout 30 "$SBX" ports $n | sed -n 's|^127\.0\.0\.1:\([0-9][0-9]*\) -> 8001/tcp$|\1|p')"
+
 # ---- 1 GiB through the published port (restored at start), checked by sha256 ----
 for _ in $(seq 60); do "$NP" ping 127.0.0.1 "$NPP" 1 >/dev/null 2>&1 && break; sleep 1; done
 t0=$(date +%s%N)
