@@ -298,6 +298,28 @@ timeout 30 "$SBX" ports $n -p 8001 >"$tmp/out" 2>&1
 expect publish-while-stopped "Published 127.0.0.1:<ephemeral> -> 8001/tcp (bound when $n starts)" \
 	"$(cat "$tmp/out")"
 
+# a fixed host port taken while the sandbox was stopped: the start fails, naming it
+# (SO_REUSEADDR: the port's old connections may still be in TIME_WAIT)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen()
+print("held", flush=True); time.sleep(120)' "$FIX" >"$tmp/held" 2>&1 &
+holder=$!
+srv_pids+=("$holder")
+for _ in $(seq 50); do grep -q held "$tmp/held" && break; sleep 0.1; done
+grep -q held "$tmp/held" || fail port-holder-up "$(cat "$tmp/held")"
+timeout 120 "$SBX" exec $n true >/dev/null 2>"$tmp/err"
+rc=$?
+if [[ $rc -ne 0 ]] && grep -qF "cannot start $n: host port 127.0.0.1:$FIX/tcp is already in use" "$tmp/err" &&
+	grep -qF -- "--unpublish $FIX:8000" "$tmp/err"; then
+	pass start-fails-on-taken-port
+else
+	fail start-fails-on-taken-port "rc $rc: $(cat "$tmp/err")"
+fi
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+expect still-stopped-after-refused-start stopped \
+	"$(timeout 30 "$SBX" ls --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+
 expect restart-ok "ok" "$(timeout 300 "$SBX" exec $n echo ok 2>/dev/null)"
 serve_inside
 wait_http "$FIX" /hello.txt && pass fixed-restored-after-start || fail fixed-restored-after-start
