@@ -73,6 +73,7 @@ struct eg_conn {
 	char rule[POL_PATTERN_MAX], reason[160];
 	uint64_t bytes;
 	struct eg_conn *prev, *next;
+	struct eg_conn *id_next; /* loop.c's id hash chain (resolver results find it) */
 };
 
 /* loop.c */

@@ -36,6 +36,10 @@ static struct evloop *loop;
 static struct eg_sandbox *sandboxes;
 static uint64_t next_id = 1;
 
+/* Open connections by id: a resolver result names its connection by id only. */
+#define ID_BUCKETS 4096
+static struct eg_conn *by_id[ID_BUCKETS];
+
 long long eg_now_ms(void)
 {
 	return loopthread_now_ms();
@@ -133,6 +137,11 @@ void eg_conn_close(struct eg_conn *c)
 		c->next->prev = c->prev;
 	if (c->sb)
 		c->sb->nconns--;
+	for (struct eg_conn **pp = &by_id[c->id % ID_BUCKETS]; *pp; pp = &(*pp)->id_next)
+		if (*pp == c) {
+			*pp = c->id_next;
+			break;
+		}
 	iobuf_free(&c->c2u);
 	iobuf_free(&c->u2c);
 	free(c);
@@ -140,10 +149,9 @@ void eg_conn_close(struct eg_conn *c)
 
 static struct eg_conn *conn_find(uint64_t id)
 {
-	for (struct eg_sandbox *sb = sandboxes; sb; sb = sb->next)
-		for (struct eg_conn *c = sb->conns; c; c = c->next)
-			if (c->id == id)
-				return c;
+	for (struct eg_conn *c = by_id[id % ID_BUCKETS]; c; c = c->id_next)
+		if (c->id == id)
+			return c;
 	return NULL;
 }
 
@@ -180,6 +188,8 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 			continue;
 		}
 		c->id = next_id++;
+		c->id_next = by_id[c->id % ID_BUCKETS];
+		by_id[c->id % ID_BUCKETS] = c;
 		c->sb = sb;
 		c->kind = kind;
 		c->cfd = fd;
