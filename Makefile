@@ -36,7 +36,7 @@ ifeq ($(SAN)$(FUZZ),00)
   LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
-LIBS    := -ljansson -lsqlite3 -lmicrohttpd -lcurl -lcrypto -lseccomp -lutil -lpthread
+LIBS    := -ljansson -lsqlite3 -lmicrohttpd -lcurl -lssl -lcrypto -lseccomp -lutil -lpthread
 
 GUEST_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -Os -static -Isrc -MMD -MP
 
