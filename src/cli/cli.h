@@ -27,6 +27,8 @@ int cmd_template(int argc, char **argv, const struct sbx_paths *p);
 /* implemented in cmd_policy.c; argv[0] is "policy" */
 int cmd_policy(int argc, char **argv, const struct sbx_paths *p);
 int cmd_ports(int argc, char **argv, const struct sbx_paths *p);
+/* implemented in cmd_secret.c; argv[0] is "secret" */
+int cmd_secret(int argc, char **argv, const struct sbx_paths *p);
 
 /* ---- flag parsing (cli_args.c) ---- */
 

@@ -1,4 +1,5 @@
-/* `sbx reset [-f]`: stop and delete every sandbox (templates and the cache stay). Asks on a
+/* `sbx reset [-f] [--preserve-secrets]`: stop and delete every sandbox, the network policy
+ * and the stored secrets (templates and the cache stay). Asks on a
  * terminal; without one it needs -f. Never deletes anything without that confirmation. */
 #include "cli/api_client.h"
 #include "cli/cli.h"
@@ -8,27 +9,29 @@
 #include <unistd.h>
 
 static const char reset_help[] =
-    "Usage: sbx reset [-f]\n"
+    "Usage: sbx reset [-f] [--preserve-secrets]\n"
     "\n"
-    "Stop and delete every sandbox with its disk, and reset the network policy\n"
-    "(rules, the default preset, the log). Templates and the kernel cache are kept.\n"
-    "Asks for confirmation on a terminal.\n"
+    "Stop and delete every sandbox with its disk, reset the network policy (rules,\n"
+    "the default preset, the log) and delete the stored secrets (sbx secret).\n"
+    "Templates and the kernel cache are kept. Asks for confirmation on a terminal.\n"
     "\n"
     "Options:\n"
-    "  -f, --force   do not ask (required when not on a terminal)\n"
-    "  -h, --help    show this help\n";
+    "  -f, --force          do not ask (required when not on a terminal)\n"
+    "  --preserve-secrets   keep the stored secrets\n"
+    "  -h, --help           show this help\n";
 
 /**
- * cmd_reset() - `sbx reset [-f]`.
+ * cmd_reset() - `sbx reset [-f] [--preserve-secrets]`.
  */
 int cmd_reset(int argc, char **argv, const struct sbx_paths *p)
 {
 	static const struct cli_opt opts[] = {
 	    {'f', "force", CLI_ARG_NONE, 'f'},
+	    {0, "preserve-secrets", CLI_ARG_NONE, 's'},
 	    {0, NULL, 0, 0},
 	};
 	struct cli_parser ps;
-	bool force = false;
+	bool force = false, keep_secrets = false;
 	int id;
 
 	cli_parser_init(&ps, argc, argv, "reset", opts, false);
@@ -44,6 +47,9 @@ int cmd_reset(int argc, char **argv, const struct sbx_paths *p)
 		case 'f':
 			force = true;
 			break;
+		case 's':
+			keep_secrets = true;
+			break;
 		}
 	}
 	if (!force) {
@@ -52,6 +58,9 @@ int cmd_reset(int argc, char **argv, const struct sbx_paths *p)
 			sbx_err("reset: no terminal to confirm on (use sbx reset -f)");
 			return 1;
 		}
+		if (!keep_secrets)
+			fputs("Stored secrets are deleted too (--preserve-secrets keeps them).\n",
+			      stderr);
 		fputs("This deletes every sandbox. Continue? [y/N] ", stderr);
 		fflush(stderr);
 		if (!fgets(line, sizeof(line), stdin) ||
@@ -67,7 +76,8 @@ int cmd_reset(int argc, char **argv, const struct sbx_paths *p)
 	int rc = 1;
 	if (api_init(&a, p) < 0)
 		return 1;
-	if (api_call(&a, "POST", "/v1/reset", NULL, API_TIMEOUT_RESET, &r) == 0) {
+	if (api_call(&a, "POST", keep_secrets ? "/v1/reset?preserve_secrets=1" : "/v1/reset", NULL,
+		     API_TIMEOUT_RESET, &r) == 0) {
 		if (r.status == 204 || r.status == 200)
 			rc = 0;
 		else

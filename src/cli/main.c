@@ -18,9 +18,10 @@ static const char main_help[] =
     "  ls                      list sandboxes (--json, -q)\n"
     "  stop NAME...            stop sandboxes\n"
     "  rm NAME...              delete sandboxes (-f: also running ones, --all)\n"
-    "  reset                   delete every sandbox\n"
+    "  reset                   delete every sandbox (--preserve-secrets)\n"
     "  ports NAME              list, publish (-p SPEC) and unpublish a sandbox's ports\n"
     "  policy VERB             network rules: allow, deny, ls, rm, check, log, set-default\n"
+    "  secret VERB             API keys kept outside the VMs: set, set-custom, ls, rm\n"
     "  template ls|build|rm    manage agent templates\n"
     "  version                 show client and sbxd versions\n"
     "  help [VERB]             show help\n"
@@ -37,7 +38,7 @@ static const struct verb verbs[] = {
     {"create", cmd_create}, {"run", cmd_run},	      {"exec", cmd_exec},
     {"ls", cmd_ls},	    {"stop", cmd_stop},	      {"rm", cmd_rm},
     {"reset", cmd_reset},   {"version", cmd_version}, {"template", cmd_template},
-    {"policy", cmd_policy}, {"ports", cmd_ports},
+    {"policy", cmd_policy}, {"ports", cmd_ports},     {"secret", cmd_secret},
 };
 
 static const struct verb *find_verb(const char *name)

@@ -5,7 +5,9 @@
 #include "common/err.h"
 #include "daemon/api_policy.h"
 #include "daemon/api_ports.h"
+#include "daemon/api_secrets.h"
 #include "daemon/netpol.h"
+#include "daemon/secrets/store.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -376,7 +378,16 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 		int st = sandbox_reset(api->ctx, err);
 		if (st == 204) /* reset also forgets the network policy (docs/API.md) */
 			st = netpol_reset(err, SBX_ERR_MAX);
+		/* ... and the secrets, unless ?preserve_secrets=1 */
+		if (st == 204 && !query_true(c, "preserve_secrets") && secrets_default() &&
+		    secret_store_clear(secrets_default(), err, SBX_ERR_MAX) < 0)
+			st = 500;
 		return st == 204 ? send_json(c, 204, NULL) : send_error(c, (unsigned)st, err);
+	}
+	if (api_secrets_match(url)) {
+		json_t *j;
+		unsigned st = api_secrets_route(api->ctx, c, method, url, rq->body, rq->len, &j);
+		return send_json(c, st, j);
 	}
 	if (api_policy_match(url)) {
 		json_t *j;

@@ -8,6 +8,7 @@
 #include "daemon/ports/fwd.h"
 #include "daemon/netpol.h"
 #include "daemon/sandbox.h"
+#include "daemon/secrets/store.h"
 #include "daemon/supervisor.h"
 
 #include <errno.h>
@@ -180,7 +181,8 @@ int main(int argc, char **argv)
 	struct stat sock_st;
 	stat(sock, &sock_st);
 	if (store_open(dbp, &ctx.store) < 0 || sandbox_ctx_init(&ctx) < 0 ||
-	    netpol_init(&ctx) < 0 || egress_start() < 0 || ports_fwd_start() < 0) {
+	    netpol_init(&ctx) < 0 || secrets_init(ctx.paths.config) < 0 || egress_start() < 0 ||
+	    ports_fwd_start() < 0) {
 		unlink(sock);
 		return 1;
 	}

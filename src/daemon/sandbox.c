@@ -4,6 +4,7 @@
 #include "daemon/sandbox.h"
 #include "daemon/egress/egress.h"
 #include "daemon/publish.h"
+#include "daemon/secrets/store.h"
 #include "daemon/netpol.h"
 #include "common/assets.h"
 #include "common/err.h"
@@ -831,6 +832,9 @@ int sandbox_rm(struct sbxd_ctx *ctx, const char *name, bool force, char *err)
 		goto out;
 	}
 	netpol_sandbox_removed(name);
+	if (secrets_default() &&
+	    secret_store_remove_scope(secrets_default(), name, err, SBX_ERR_MAX) < 0)
+		sbx_log("removed sandbox %s, but not its secrets: %s", name, err);
 	sbx_log("removed sandbox %s", name);
 	rc = 204;
 out:
