@@ -122,20 +122,6 @@ fail:
 	return -1;
 }
 
-/* 0 if @name is an existing sandbox, 1 if not, -1 on a database error. */
-static int sandbox_exists(struct sbxd_ctx *ctx, const char *name)
-{
-	struct sbx_sandbox *sb; /* ~70 KiB: kept off the MHD thread stacks */
-	if (!store_name_valid(name))
-		return 1;
-	sb = malloc(sizeof(*sb));
-	if (!sb)
-		return -1;
-	int rc = store_get(ctx->store, name, sb);
-	free(sb);
-	return rc;
-}
-
 static json_t *policy_json(struct sbxd_ctx *ctx, const struct store_policy *p)
 {
 	char ts[32];
@@ -149,7 +135,7 @@ static json_t *policy_json(struct sbxd_ctx *ctx, const struct store_policy *p)
 		s += l + (s[l] == ',');
 	}
 	if (p->scope[0])
-		active = sandbox_exists(ctx, p->scope) != 1;
+		active = store_exists(ctx->store, p->scope) != 1;
 	iso_time(p->created_at, ts, sizeof(ts));
 	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "id", (json_int_t)p->id, "name",
 			 p->name, "type", "network", "origin", p->origin, "decision", p->decision,
@@ -180,7 +166,7 @@ static unsigned check_scope(struct sbxd_ctx *ctx, const char *sandbox, json_t **
 
 	if (!sandbox || !sandbox[0])
 		return 0;
-	int rc = sandbox_exists(ctx, sandbox);
+	int rc = store_exists(ctx->store, sandbox);
 	if (rc < 0) {
 		*out = error_json("cannot read sandboxes: state database error");
 		return 500;

@@ -164,20 +164,6 @@ static unsigned h_list(json_t **out)
 	return 200;
 }
 
-/* 0 if @name is an existing sandbox, 1 if not, -1 on a database error. */
-static int sandbox_exists(struct sbxd_ctx *ctx, const char *name)
-{
-	struct sbx_sandbox *sb; /* large: kept off the MHD thread stacks */
-	if (!store_name_valid(name))
-		return 1;
-	sb = malloc(sizeof(*sb));
-	if (!sb)
-		return -1;
-	int rc = store_get(ctx->store, name, sb);
-	free(sb);
-	return rc;
-}
-
 /* The scope argument: NULL global; else it must name an existing sandbox. */
 static unsigned check_scope(struct sbxd_ctx *ctx, const char *sandbox, json_t **out)
 {
@@ -185,7 +171,7 @@ static unsigned check_scope(struct sbxd_ctx *ctx, const char *sandbox, json_t **
 
 	if (!sandbox)
 		return 0;
-	int rc = sandbox_exists(ctx, sandbox);
+	int rc = store_exists(ctx->store, sandbox);
 	if (rc < 0) {
 		*out = error_json("cannot read sandboxes: state database error");
 		return 500;

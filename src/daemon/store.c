@@ -381,6 +381,24 @@ out:
 	return ret;
 }
 
+int store_exists(struct store *st, const char *name)
+{
+	sqlite3_stmt *s;
+	int ret = -1, rc;
+
+	if (!store_name_valid(name))
+		return 1;
+	pthread_mutex_lock(&st->lock);
+	if (store_prepare(st, "SELECT 1 FROM sandboxes WHERE name = ?", &s) == 0) {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
 int store_delete(struct store *st, const char *name)
 {
 	sqlite3_stmt *s;

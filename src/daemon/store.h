@@ -67,6 +67,12 @@ int store_insert(struct store *st, const struct sbx_sandbox *sb);
 int store_get(struct store *st, const char *name, struct sbx_sandbox *out);
 
 /**
+ * store_exists() - whether a sandbox called @name exists (an invalid name never does).
+ * Return: 0 if it does, 1 if not, -1 on a database error.
+ */
+int store_exists(struct store *st, const char *name);
+
+/**
  * store_list() - every sandbox, ordered by creation, into a malloc'd array *@out of *@n.
  * Return: 0 or -1. The caller frees *@out.
  */

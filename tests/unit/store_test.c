@@ -35,6 +35,9 @@ TEST(crud)
 	fill(&a, "0000000a", "shell-proj");
 	CHECK_EQ(store_insert(st, &a), 0);
 	CHECK_EQ(store_get(st, "shell-proj", &got), 0);
+	CHECK_EQ(store_exists(st, "shell-proj"), 0);
+	CHECK_EQ(store_exists(st, "no-such"), 1);
+	CHECK_EQ(store_exists(st, "Bad/Name"), 1);
 	CHECK_STR(got.id, "0000000a");
 	CHECK_STR(got.workspace, "/home/me/proj");
 	CHECK_EQ(got.memory_mib, 1024);
