@@ -94,6 +94,28 @@ void store_policy_close(struct store_pdb *db)
 	free(db);
 }
 
+/* Lock @db and open a write transaction. Return: 0, or -1 (and @db is unlocked again). */
+static int tx_begin(struct store_pdb *db)
+{
+	pthread_mutex_lock(&db->lock);
+	if (exec_sql(db, "BEGIN IMMEDIATE") == 0)
+		return 0;
+	pthread_mutex_unlock(&db->lock);
+	return -1;
+}
+
+/* End tx_begin()'s transaction: commit when @ret is 0 (a failed commit makes it -1), else roll
+ * back; unlock. Return: the final result. */
+static int tx_end(struct store_pdb *db, int ret)
+{
+	if (ret == 0 && exec_sql(db, "COMMIT") < 0)
+		ret = -1;
+	if (ret != 0)
+		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&db->lock);
+	return ret;
+}
+
 static void copy_text(char *dst, size_t len, sqlite3_stmt *s, int col)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);
@@ -107,14 +129,13 @@ int store_policy_insert(struct store_pdb *db, struct store_policy *p)
 
 	if (!p->created_at)
 		p->created_at = (int64_t)time(NULL);
-	pthread_mutex_lock(&db->lock);
-	if (exec_sql(db, "BEGIN IMMEDIATE") < 0)
-		goto out;
+	if (tx_begin(db) < 0)
+		return -1;
 	if (prepare(db,
 		    "INSERT INTO policies (name, decision, scope, origin, resources, created_at)"
 		    " VALUES (?, ?, ?, ?, ?, ?)",
 		    &s) < 0)
-		goto rollback;
+		goto end;
 	sqlite3_bind_text(s, 1, p->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, p->decision, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, p->scope, -1, SQLITE_STATIC);
@@ -125,31 +146,26 @@ int store_policy_insert(struct store_pdb *db, struct store_policy *p)
 	sqlite3_finalize(s);
 	if (rc == SQLITE_CONSTRAINT) {
 		ret = 1;
-		goto rollback;
+		goto end;
 	}
 	if (rc != SQLITE_DONE) {
 		sbx_log("store: policy insert: %s", sqlite3_errmsg(db->db));
-		goto rollback;
+		goto end;
 	}
 	p->id = sqlite3_last_insert_rowid(db->db);
 	if (!p->name[0]) {
 		/* "" is never left in a committed row: the name follows from the id here. */
 		snprintf(p->name, sizeof(p->name), "%s-%lld", p->decision, (long long)p->id);
 		if (prepare(db, "UPDATE policies SET name = ? WHERE id = ?", &s) < 0)
-			goto rollback;
+			goto end;
 		sqlite3_bind_text(s, 1, p->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, p->id);
 		if (step_done(db, s) < 0)
-			goto rollback;
+			goto end;
 	}
-	if (exec_sql(db, "COMMIT") == 0) {
-		ret = 0;
-		goto out;
-	}
-rollback:
-	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	pthread_mutex_unlock(&db->lock);
+	ret = 0;
+end:
+	ret = tx_end(db, ret);
 	return ret;
 }
 
@@ -263,24 +279,18 @@ int store_policy_forget_sandbox(struct store_pdb *db, const char *name)
 
 	if (!name || !name[0])
 		return 0; /* "" is the global scope: never forgotten this way */
-	pthread_mutex_lock(&db->lock);
-	if (exec_sql(db, "BEGIN IMMEDIATE") < 0)
-		goto out;
+	if (tx_begin(db) < 0)
+		return -1;
 	for (size_t i = 0; i < 2; i++) {
 		if (prepare(db, sql[i], &s) < 0)
-			goto rollback;
+			goto end;
 		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 		if (step_done(db, s) < 0)
-			goto rollback;
+			goto end;
 	}
-	if (exec_sql(db, "COMMIT") == 0) {
-		ret = 0;
-		goto out;
-	}
-rollback:
-	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	pthread_mutex_unlock(&db->lock);
+	ret = 0;
+end:
+	ret = tx_end(db, ret);
 	return ret;
 }
 
@@ -291,37 +301,31 @@ int store_policy_set_preset(struct store_pdb *db, const char *preset, const char
 	int ret = -1;
 
 	snprintf(name, sizeof(name), "preset-%s", preset);
-	pthread_mutex_lock(&db->lock);
-	if (exec_sql(db, "BEGIN IMMEDIATE") < 0)
-		goto out;
+	if (tx_begin(db) < 0)
+		return -1;
 	if (exec_sql(db, "DELETE FROM policies WHERE origin = 'preset'") < 0)
-		goto rollback;
+		goto end;
 	if (resources && resources[0]) {
 		if (prepare(db,
 			    "INSERT INTO policies (name, decision, scope, origin, resources,"
 			    " created_at) VALUES (?, 'allow', '', 'preset', ?, ?)",
 			    &s) < 0)
-			goto rollback;
+			goto end;
 		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, resources, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
 		if (step_done(db, s) < 0)
-			goto rollback;
+			goto end;
 	}
 	if (prepare(db, "INSERT OR REPLACE INTO settings (key, value) VALUES ('preset', ?)", &s) <
 	    0)
-		goto rollback;
+		goto end;
 	sqlite3_bind_text(s, 1, preset, -1, SQLITE_STATIC);
 	if (step_done(db, s) < 0)
-		goto rollback;
-	if (exec_sql(db, "COMMIT") == 0) {
-		ret = 0;
-		goto out;
-	}
-rollback:
-	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	pthread_mutex_unlock(&db->lock);
+		goto end;
+	ret = 0;
+end:
+	ret = tx_end(db, ret);
 	return ret;
 }
 
@@ -349,19 +353,10 @@ int store_policy_get_preset(struct store_pdb *db, char *out, size_t len)
 
 int store_policy_reset(struct store_pdb *db)
 {
-	int ret = -1;
-
-	pthread_mutex_lock(&db->lock);
-	if (exec_sql(db, "BEGIN IMMEDIATE") < 0)
-		goto out;
-	if (exec_sql(db, "DELETE FROM policies; DELETE FROM policy_log;"
-			 " DELETE FROM settings WHERE key = 'preset'; COMMIT") == 0)
-		ret = 0;
-	else
-		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	pthread_mutex_unlock(&db->lock);
-	return ret;
+	if (tx_begin(db) < 0)
+		return -1;
+	return tx_end(db, exec_sql(db, "DELETE FROM policies; DELETE FROM policy_log;"
+				       " DELETE FROM settings WHERE key = 'preset'"));
 }
 
 int store_policy_log_add(struct store_pdb *db, const struct store_log_row *rows, size_t n,
@@ -372,9 +367,8 @@ int store_policy_log_add(struct store_pdb *db, const struct store_log_row *rows,
 
 	if (!n)
 		return 0;
-	pthread_mutex_lock(&db->lock);
-	if (exec_sql(db, "BEGIN IMMEDIATE") < 0)
-		goto out;
+	if (tx_begin(db) < 0)
+		return -1;
 	if (prepare(db,
 		    "INSERT INTO policy_log (sandbox, proxy, host, port, allowed, rule, reason,"
 		    " count, bytes, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -382,7 +376,7 @@ int store_policy_log_add(struct store_pdb *db, const struct store_log_row *rows,
 		    " SET count = count + excluded.count, bytes = bytes + excluded.bytes,"
 		    " last_seen = max(last_seen, excluded.last_seen)",
 		    &s) < 0)
-		goto rollback;
+		goto end;
 	for (size_t i = 0; i < n; i++) {
 		const struct store_log_row *r = &rows[i];
 		sqlite3_bind_text(s, 1, r->sandbox, -1, SQLITE_STATIC);
@@ -398,7 +392,7 @@ int store_policy_log_add(struct store_pdb *db, const struct store_log_row *rows,
 		sqlite3_bind_int64(s, 11, r->last_seen);
 		if (sqlite3_step(s) != SQLITE_DONE) {
 			sbx_log("store: policy log: %s", sqlite3_errmsg(db->db));
-			goto rollback;
+			goto end;
 		}
 		sqlite3_reset(s);
 		sqlite3_clear_bindings(s);
@@ -407,23 +401,18 @@ int store_policy_log_add(struct store_pdb *db, const struct store_log_row *rows,
 		    "DELETE FROM policy_log WHERE id IN (SELECT id FROM policy_log"
 		    " ORDER BY last_seen DESC, id DESC LIMIT -1 OFFSET ?)",
 		    &c) < 0)
-		goto rollback;
+		goto end;
 	sqlite3_bind_int64(c, 1, (sqlite3_int64)cap);
 	if (step_done(db, c) < 0) {
 		c = NULL;
-		goto rollback;
+		goto end;
 	}
 	c = NULL;
-	if (exec_sql(db, "COMMIT") == 0) {
-		ret = 0;
-		goto out;
-	}
-rollback:
-	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-out:
+	ret = 0;
+end:
+	ret = tx_end(db, ret);
 	sqlite3_finalize(s);
 	sqlite3_finalize(c);
-	pthread_mutex_unlock(&db->lock);
 	return ret;
 }
 
