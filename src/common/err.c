@@ -48,3 +48,11 @@ void sbx_log(const char *fmt, ...)
 	fprintf(stderr, "%s.%03ldZ %s[%d]: %s\n", ts, now.tv_nsec / 1000000, sbx_prog,
 		(int)getpid(), buf);
 }
+
+char *sbx_oneline(char *s)
+{
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	return s;
+}

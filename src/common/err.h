@@ -26,4 +26,10 @@ noreturn void sbx_die(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  */
 void sbx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/**
+ * sbx_oneline() - make @s one line in place: every control character (a newline from a client's
+ * bytes quoted in an error, say) becomes a space. Return: @s.
+ */
+char *sbx_oneline(char *s);
+
 #endif

@@ -216,6 +216,7 @@ int api_create_parse(const char *body, size_t len, struct sandbox_create_req *cr
 		snprintf(err, SBX_ERR_MAX,
 			 "bad request: body is not a JSON object: %s (see docs/API.md)",
 			 o ? "not an object" : jerr.text);
+		sbx_oneline(err); /* jansson quotes the body */
 		json_decref(o);
 		return -1;
 	}

@@ -2,6 +2,7 @@
  * query arguments are checked here, answers shaped here; every change goes through netpol.c.
  * Never builds SQL, never holds a snapshot beyond one request. */
 #include "daemon/api_policy.h"
+#include "common/err.h"
 #include "daemon/netpol.h"
 #include "daemon/policy/addr.h"
 #include "daemon/policy/pattern.h"
@@ -52,6 +53,7 @@ int api_policy_add_parse(const char *body, size_t len, struct api_policy_add_req
 		snprintf(err, errlen,
 			 "bad request: body is not a JSON object: %s (see docs/API.md)",
 			 o ? "not an object" : jerr.text);
+		sbx_oneline(err); /* jansson quotes the body */
 		goto fail;
 	}
 	d = json_object_get(o, "decision");

@@ -1,6 +1,8 @@
 /* /v1/sandboxes/NAME/ports (see api_ports.h and docs/API.md). */
 #include "daemon/api_ports.h"
 
+#include "common/err.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ int api_ports_parse(const char *body, size_t len, struct port_spec *out, char *e
 		snprintf(err, errlen,
 			 "bad request: body is not a JSON object: %s (see docs/API.md)",
 			 o ? "not an object" : jerr.text);
+		sbx_oneline(err); /* jansson quotes the body */
 		goto out;
 	}
 	sp = json_object_get(o, "sandbox_port");
