@@ -10,6 +10,7 @@
 #include "daemon/sandbox.h"
 #include "daemon/secrets/store.h"
 #include "daemon/supervisor.h"
+#include "daemon/tls/ca_default.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -180,6 +181,7 @@ int main(int argc, char **argv)
 			ctx.paths.runtime);
 	struct stat sock_st;
 	stat(sock, &sock_st);
+	tls_ca_default_init(&ctx.paths); /* a failure is logged: interception is off */
 	if (store_open(dbp, &ctx.store) < 0 || sandbox_ctx_init(&ctx) < 0 ||
 	    netpol_init(&ctx) < 0 || secrets_init(ctx.paths.config) < 0 || egress_start() < 0 ||
 	    ports_fwd_start() < 0) {

@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "daemon/dns/pool.h"
 #include "daemon/egress/egress_int.h"
+#include "daemon/egress/mitm.h"
 #include "daemon/netpol.h"
 #include "daemon/proxy/http_head.h"
 #include "daemon/proxy/tls_hello.h"
@@ -245,6 +246,23 @@ static void try_connect(struct eg_conn *c)
 	fail_upstream(c, 502, "connection refused or unreachable");
 }
 
+/* Start intercepting @c (a host with a bound secret). Return false when @c was closed. */
+static bool intercept(struct eg_conn *c)
+{
+	int rc = eg_mitm_begin(c);
+
+	if (rc < 0) {
+		log_once(c, true);
+		sbx_log("egress %s: %s:%u: %s", c->sb->name, c->host, c->port, c->reason);
+		reset_close(c);
+		return false;
+	}
+	if (rc == 0)
+		c->state = EG_ST_SPLICE;
+	eg_conn_update(c);
+	return true;
+}
+
 /* The upstream connection is up. Return false when @c was closed (the head could not be
  * rewritten). */
 static bool connected(struct eg_conn *c)
@@ -276,6 +294,8 @@ static bool connected(struct eg_conn *c)
 		c->c2u.len = (size_t)n + rest;
 		free(rw);
 		c->state = EG_ST_SPLICE;
+	} else if (c->kind == EG_TRANSPARENT && c->port == 443 && c->host[0] && eg_mitm_wanted(c)) {
+		return intercept(c);
 	} else {
 		c->state = EG_ST_SPLICE;
 	}
@@ -450,8 +470,39 @@ static bool tunnel_hello(struct eg_conn *c)
 		netpol_put(s);
 		return false;
 	}
+	if (c->host[0] && eg_mitm_wanted(c)) {
+		if (rc != 1) { /* a host with a secret is only reached through interception */
+			struct netpol_snapshot *s = netpol_get();
+			struct pol_verdict v = {POL_DENY, -1, "no TLS SNI"};
+
+			c->rule[0] = 0;
+			deny(c, s, v, "a host with a bound secret needs TLS with its name as SNI");
+			netpol_put(s);
+			return false;
+		}
+		return intercept(c);
+	}
 	c->state = EG_ST_SPLICE;
 	return true;
+}
+
+/* Run the interception; map its verdict to ours. Return false if @c was closed. */
+static bool mitm_run(struct eg_conn *c)
+{
+	switch (eg_mitm_pump(c)) {
+	case EG_MITM_GO:
+		return true;
+	case EG_MITM_FINISH:
+		log_once(c, true);
+		c->state = EG_ST_FINISH;
+		c->deadline = eg_now_ms() + EG_HEAD_MS;
+		return true;
+	case EG_MITM_CLOSE:
+		break;
+	}
+	log_once(c, true);
+	eg_conn_close(c);
+	return false;
 }
 
 /* ---- events ---- */
@@ -466,6 +517,8 @@ void eg_conn_start(struct eg_conn *c)
 /* Move bytes both ways; handle EOFs. Return false if @c was closed. */
 static bool splice_io(struct eg_conn *c)
 {
+	if (c->state == EG_ST_MITM)
+		return mitm_run(c);
 	/* a few rounds while bytes move, so a fast stream costs fewer epoll wake-ups; bounded so
 	 * one busy connection cannot starve the others */
 	for (int round = 0; round < 8; round++) {
@@ -482,6 +535,8 @@ static bool splice_io(struct eg_conn *c)
 		}
 		if (c->state == EG_ST_HELLO && iobuf_data(&c->c2u) && !tunnel_hello(c))
 			return false;
+		if (c->state == EG_ST_MITM)
+			return mitm_run(c);
 		if (c->state == EG_ST_HELLO && c->c_eof)
 			c->state = EG_ST_SPLICE;
 		if (!c->u_eof && c->ufd >= 0 && c->u2c.len < c->u2c.cap) {
@@ -566,6 +621,7 @@ void eg_conn_event(struct eg_conn *c, int fd, uint32_t events)
 	}
 	case EG_ST_HELLO:
 	case EG_ST_SPLICE:
+	case EG_ST_MITM:
 		if (splice_io(c))
 			eg_conn_update(c);
 		return;
@@ -597,6 +653,7 @@ void eg_conn_timeout(struct eg_conn *c)
 		return;
 	case EG_ST_HELLO:
 	case EG_ST_SPLICE:
+	case EG_ST_MITM:
 		log_once(c, true);
 		eg_conn_close(c);
 		return;

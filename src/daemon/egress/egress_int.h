@@ -48,7 +48,10 @@ enum eg_state {
 	EG_ST_HELLO,   /* CONNECT tunnel up: the client's first bytes are checked (SNI) */
 	EG_ST_SPLICE,  /* bytes both ways */
 	EG_ST_FINISH,  /* our own response is being written; then close */
+	EG_ST_MITM,    /* TLS intercepted (a bound secret): see mitm.h */
 };
+
+struct eg_mitm;
 
 struct eg_conn {
 	uint64_t id; /* resolver token */
@@ -61,7 +64,8 @@ struct eg_conn {
 	bool c_eof, u_eof;		 /* read side saw EOF */
 	bool c_shut, u_shut;		 /* we sent SHUT_WR to that side */
 	long long deadline;		 /* monotonic ms */
-	const char *proxy;		 /* "http" | "connect" | "transparent" | "dns" */
+	const char *proxy;		 /* "http" | "connect" | "transparent" | "dns" |
+					    "intercept" */
 	char host[EG_HOST_MAX + 1];	 /* what policy judges: name, or "" for a bare IP */
 	char pool_host[EG_HOST_MAX + 1]; /* transparent: the name behind a synthetic address */
 	uint16_t port;
@@ -72,6 +76,7 @@ struct eg_conn {
 	bool logged;
 	char rule[POL_PATTERN_MAX], reason[160];
 	uint64_t bytes;
+	struct eg_mitm *mitm; /* EG_ST_MITM: both TLS sessions and the rewriter */
 	struct eg_conn *prev, *next;
 	struct eg_conn *id_next; /* loop.c's id hash chain (resolver results find it) */
 };

@@ -18,6 +18,7 @@
 #include "daemon/dns/pool.h"
 #include "daemon/egress/egress.h"
 #include "daemon/egress/egress_int.h"
+#include "daemon/egress/mitm.h"
 
 #define POOL_SIZE 65536
 #define SWEEP_MS  250 /* deadlines */
@@ -107,6 +108,9 @@ void eg_conn_update(struct eg_conn *c)
 	case EG_ST_FINISH:
 		cw = EPOLLOUT;
 		break;
+	case EG_ST_MITM:
+		eg_mitm_interest(c, &cw, &uw);
+		break;
 	}
 	if (c->kind == EG_DNS) {
 		cw = c_read ? EPOLLIN : 0;
@@ -142,6 +146,8 @@ void eg_conn_close(struct eg_conn *c)
 			*pp = c->id_next;
 			break;
 		}
+	eg_mitm_free(c->mitm);
+	c->mitm = NULL;
 	iobuf_free(&c->c2u);
 	iobuf_free(&c->u2c);
 	free(c);

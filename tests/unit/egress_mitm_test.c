@@ -1,0 +1,511 @@
+/* Unit tests of TLS interception in sbxd's egress service (src/daemon/egress/mitm.c with
+ * conn.c, loop.c and proxy/req_rewrite.c) on its real sockets, no VM: HTTPS servers on
+ * 127.0.0.1 (certificates minted by test CAs made with tls/ca.h) stand in for
+ * api.anthropic.com (trusted through SBX_TLS_UPSTREAM_CA), plain.test (no secret) and
+ * api.openai.com (a certificate nobody trusts). A client on the explicit-proxy socket
+ * CONNECTs and speaks TLS trusting only sbxd's CA. Covers: the key injected in place of the
+ * sentinel on keep-alive requests, a chunked body intact, a streamed response arriving chunk
+ * by chunk, the "intercept" log row, a host without a secret left a plain tunnel, an
+ * untrusted upstream never reached (502), and a foreign Host answered 421. */
+#include "daemon/egress/egress.h"
+#include "daemon/netpol.h"
+#include "daemon/sandbox.h"
+#include "daemon/secrets/store.h"
+#include "daemon/store.h"
+#include "daemon/tls/ca.h"
+#include "daemon/tls/ca_default.h"
+#include "daemon/tls/leaf.h"
+#include "proto/egress.h"
+#include "t.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+static char dir[] = "/tmp/sbx-mitm-test-XXXXXX";
+static struct sbxd_ctx ctx;
+static struct tls_ca *test_ca, *rogue_ca;
+
+/* ---- the outside: an HTTPS server per host ---- */
+
+struct upstream {
+	const char *host;
+	SSL_CTX *ctx;
+	int lfd;
+	uint16_t port;
+	pthread_mutex_t mu;
+	char heads[8192]; /* every request head seen, concatenated */
+	char body[4096];  /* the last request body (decoded framing not undone) */
+	int requests;
+};
+
+static struct upstream anth = {.host = "api.anthropic.com"}, plain = {.host = "plain.test"},
+		       rogue = {.host = "api.openai.com"};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Read one request (head and body) from @s into @buf. Return its head length, or -1. */
+static int read_request(SSL *s, char *buf, size_t cap, size_t *have, size_t *total)
+{
+	char *end;
+	size_t hl;
+	int r;
+
+	buf[*have] = 0;
+	while (!(end = strstr(buf, "\r\n\r\n"))) {
+		if (*have + 1 >= cap || (r = SSL_read(s, buf + *have, (int)(cap - 1 - *have))) <= 0)
+			return -1;
+		*have += (size_t)r;
+		buf[*have] = 0;
+	}
+	hl = (size_t)(end - buf) + 4;
+	*total = hl;
+	if (strcasestr(buf, "transfer-encoding: chunked")) {
+		while (!strstr(buf + hl, "\r\n0\r\n\r\n") && strncmp(buf + hl, "0\r\n\r\n", 5)) {
+			if (*have + 1 >= cap ||
+			    (r = SSL_read(s, buf + *have, (int)(cap - 1 - *have))) <= 0)
+				return -1;
+			*have += (size_t)r;
+			buf[*have] = 0;
+		}
+		*total = (size_t)(strstr(buf + hl - 2, "\r\n0\r\n\r\n") - buf) + 7;
+	} else {
+		const char *cl = strcasestr(buf, "content-length:");
+		size_t n = cl && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
+
+		while (*have < hl + n) {
+			if (*have + 1 >= cap ||
+			    (r = SSL_read(s, buf + *have, (int)(cap - 1 - *have))) <= 0)
+				return -1;
+			*have += (size_t)r;
+		}
+		*total = hl + n;
+	}
+	return (int)hl;
+}
+
+struct up_conn {
+	struct upstream *u;
+	int fd;
+};
+
+static void *upstream_conn(void *arg)
+{
+	struct up_conn *uc = arg;
+	struct upstream *u = uc->u;
+	SSL *s = SSL_new(u->ctx);
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	char buf[16384];
+	size_t have = 0, total;
+	int hl;
+
+	SSL_set_fd(s, uc->fd);
+	if (SSL_accept(s) != 1)
+		goto out;
+	while ((hl = read_request(s, buf, sizeof(buf), &have, &total)) > 0) {
+		pthread_mutex_lock(&u->mu);
+		u->requests++;
+		strncat(u->heads, buf,
+			sizeof(u->heads) - strlen(u->heads) - 1 < (size_t)hl
+			    ? sizeof(u->heads) - strlen(u->heads) - 1
+			    : (size_t)hl);
+		snprintf(u->body, sizeof(u->body), "%.*s", (int)(total - (size_t)hl), buf + hl);
+		pthread_mutex_unlock(&u->mu);
+		if (strncmp(buf, "GET /stream ", 12) == 0) {
+			SSL_write(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47);
+			for (int i = 0; i < 5; i++) {
+				char c[16];
+				int n = snprintf(c, sizeof(c), "2\r\nc%d\r\n", i);
+
+				SSL_write(s, c, n);
+				usleep(200000);
+			}
+			SSL_write(s, "0\r\n\r\n", 5);
+		} else {
+			SSL_write(s, ok, sizeof(ok) - 1);
+		}
+		memmove(buf, buf + total, have - total);
+		have -= total;
+	}
+out:
+	SSL_free(s);
+	close(uc->fd);
+	free(uc);
+	return NULL;
+}
+
+static void *upstream_serve(void *arg)
+{
+	struct upstream *u = arg;
+	int fd;
+
+	while ((fd = accept4(u->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		struct up_conn *uc = malloc(sizeof(*uc));
+		pthread_t t;
+
+		uc->u = u;
+		uc->fd = fd;
+		if (pthread_create(&t, NULL, upstream_conn, uc) == 0)
+			pthread_detach(t);
+	}
+	return NULL;
+}
+
+static int upstream_start(struct upstream *u, struct tls_ca *ca)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	struct tls_leaf_cache *lc = tls_leaf_cache_new(ca, 0);
+	char err[256];
+	pthread_t t;
+
+	u->ctx = lc ? tls_leaf_for_host(lc, u->host, err, sizeof(err)) : NULL;
+	tls_leaf_cache_free(lc); /* the context keeps its own reference */
+	if (!u->ctx)
+		return -1;
+	pthread_mutex_init(&u->mu, NULL);
+	u->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (u->lfd < 0 || bind(u->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(u->lfd, 16) < 0 || getsockname(u->lfd, (struct sockaddr *)&sa, &sl) < 0)
+		return -1;
+	u->port = ntohs(sa.sin_port);
+	return pthread_create(&t, NULL, upstream_serve, u) == 0 ? pthread_detach(t) : -1;
+}
+
+/* ---- the guest side ---- */
+
+static int guest_connect(unsigned port)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = 10};
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vsock.sock_%u", dir, port);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* CONNECT @host:@port through the proxy and start TLS trusting only @trust, checking the
+ * name. Return the session (its fd inside), or NULL. */
+static SSL *tls_through_proxy(const char *host, uint16_t port, X509 *trust)
+{
+	int fd = guest_connect(EGRESS_PORT_PROXY);
+	char req[512], resp[512];
+	size_t n = 0;
+	ssize_t r;
+	SSL_CTX *x;
+	SSL *s;
+
+	if (fd < 0)
+		return NULL;
+	snprintf(req, sizeof(req), "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n", host, port,
+		 host, port);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return close(fd), NULL;
+	while (n < sizeof(resp) - 1 && (r = read(fd, resp + n, 1)) == 1) {
+		resp[++n] = 0;
+		resp[n] = 0;
+		if (n >= 4 && memcmp(resp + n - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	resp[n] = 0;
+	if (strncmp(resp, "HTTP/1.1 200", 12) != 0)
+		return close(fd), NULL;
+	x = SSL_CTX_new(TLS_client_method());
+	X509_STORE_add_cert(SSL_CTX_get_cert_store(x), trust);
+	SSL_CTX_set_verify(x, SSL_VERIFY_PEER, NULL);
+	s = SSL_new(x);
+	SSL_CTX_free(x);
+	SSL_set_tlsext_host_name(s, host);
+	SSL_set1_host(s, host);
+	SSL_set_alpn_protos(s, (const unsigned char *)"\x02h2\x08http/1.1", 12);
+	SSL_set_fd(s, fd);
+	if (SSL_connect(s) != 1) {
+		ERR_clear_error();
+		SSL_free(s);
+		close(fd);
+		return NULL;
+	}
+	return s;
+}
+
+static void tls_close(SSL *s)
+{
+	int fd = SSL_get_fd(s);
+
+	SSL_free(s);
+	close(fd);
+}
+
+static int ssl_send(SSL *s, const char *t)
+{
+	return SSL_write(s, t, (int)strlen(t)) == (int)strlen(t) ? 0 : -1;
+}
+
+/* Read a response until @until is in it. Return bytes read (buffer NUL-terminated). */
+static size_t ssl_read_until(SSL *s, char *b, size_t cap, const char *until)
+{
+	size_t n = 0;
+	int r;
+
+	b[0] = 0;
+	while (!strstr(b, until) && n + 1 < cap && (r = SSL_read(s, b + n, (int)(cap - 1 - n))) > 0)
+		b[n += (size_t)r] = 0;
+	return n;
+}
+
+static int log_row(const char *proxy, const char *host, struct store_log_row *row)
+{
+	for (int i = 0; i < 300; i++) {
+		struct store_log_row *rows;
+		size_t n;
+		int found = -1;
+
+		if (netpol_log_list("sb", &rows, &n) == 0) {
+			for (size_t j = 0; j < n; j++)
+				if (strcmp(rows[j].proxy, proxy) == 0 &&
+				    strcmp(rows[j].host, host) == 0) {
+					*row = rows[j];
+					found = 0;
+				}
+			free(rows);
+		}
+		if (found == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* ---- tests ---- */
+
+TEST(intercept_injects_key_keepalive_chunked)
+{
+	SSL *s = tls_through_proxy("api.anthropic.com", anth.port, tls_ca_cert(tls_ca_default()));
+	char b[4096];
+	struct store_log_row row = {0};
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(SSL_get0_peer_certificate(s) != NULL);
+	CHECK_EQ(ssl_send(s, "GET /v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+			     "x-api-key: proxy-managed\r\n\r\n"),
+		 0);
+	ssl_read_until(s, b, sizeof(b), "\r\n\r\nok");
+	CHECK(strstr(b, "HTTP/1.1 200 OK") != NULL);
+	CHECK_EQ(ssl_send(s, "POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+			     "X-Api-Key: proxy-managed\r\nTransfer-Encoding: chunked\r\n\r\n"
+			     "5;e=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+		 0);
+	ssl_read_until(s, b, sizeof(b), "\r\n\r\nok");
+	CHECK(strstr(b, "HTTP/1.1 200 OK") != NULL);
+	tls_close(s);
+	pthread_mutex_lock(&anth.mu);
+	CHECK_EQ(anth.requests, 2);
+	CHECK(strstr(anth.heads, "GET /v1/models HTTP/1.1\r\n") != NULL);
+	CHECK(strstr(anth.heads, "POST /v1/messages HTTP/1.1\r\n") != NULL);
+	CHECK(!strstr(anth.heads, "proxy-managed"));
+	{ /* the real key, once per request */
+		const char *p = strstr(anth.heads, "x-api-key: sk-ant-REAL\r\n");
+		CHECK(p != NULL);
+		CHECK(p && strstr(p + 1, "x-api-key: sk-ant-REAL\r\n") != NULL);
+	}
+	CHECK_STR(anth.body, "5;e=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+	pthread_mutex_unlock(&anth.mu);
+	CHECK_EQ(log_row("intercept", "api.anthropic.com", &row), 0);
+	CHECK(row.allowed);
+}
+
+TEST(streamed_response_is_not_buffered)
+{
+	SSL *s = tls_through_proxy("api.anthropic.com", anth.port, tls_ca_cert(tls_ca_default()));
+	char b[4096];
+	long long t0, first = 0, last = 0;
+	size_t n = 0;
+	int r;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	t0 = now_ms();
+	CHECK_EQ(ssl_send(s, "GET /stream HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+			     "x-api-key: proxy-managed\r\n\r\n"),
+		 0);
+	b[0] = 0;
+	while (!strstr(b, "0\r\n\r\n") && n + 1 < sizeof(b) &&
+	       (r = SSL_read(s, b + n, (int)(sizeof(b) - 1 - n))) > 0) {
+		b[n += (size_t)r] = 0;
+		if (!first && strstr(b, "c0"))
+			first = now_ms();
+	}
+	last = now_ms();
+	tls_close(s);
+	CHECK(strstr(b, "c4\r\n0\r\n\r\n") != NULL);
+	CHECK(first > 0 && first - t0 < 500);
+	CHECK(last - first >= 600); /* four more chunks 200 ms apart came after the first */
+}
+
+TEST(no_secret_stays_a_plain_tunnel)
+{
+	SSL *s = tls_through_proxy("plain.test", plain.port, tls_ca_cert(test_ca));
+	char b[4096];
+
+	CHECK(s != NULL); /* verified against the upstream's own CA: not intercepted */
+	if (!s)
+		return;
+	CHECK_EQ(
+	    ssl_send(s, "GET / HTTP/1.1\r\nHost: plain.test\r\nx-api-key: proxy-managed\r\n\r\n"),
+	    0);
+	ssl_read_until(s, b, sizeof(b), "\r\n\r\nok");
+	CHECK(strstr(b, "200 OK") != NULL);
+	tls_close(s);
+	pthread_mutex_lock(&plain.mu);
+	CHECK(strstr(plain.heads, "x-api-key: proxy-managed") != NULL);
+	pthread_mutex_unlock(&plain.mu);
+	/* and sbxd's CA does not work for it */
+	CHECK(tls_through_proxy("plain.test", plain.port, tls_ca_cert(tls_ca_default())) == NULL);
+}
+
+TEST(untrusted_upstream_gets_nothing)
+{
+	SSL *s = tls_through_proxy("api.openai.com", rogue.port, tls_ca_cert(tls_ca_default()));
+	char b[4096] = "";
+
+	CHECK(s != NULL); /* sbxd's side of the handshake */
+	if (!s)
+		return;
+	ssl_send(s, "GET / HTTP/1.1\r\nHost: api.openai.com\r\nAuthorization: Bearer x\r\n\r\n");
+	ssl_read_until(s, b, sizeof(b), "\r\n\r\n");
+	CHECK(strncmp(b, "HTTP/1.1 502", 12) == 0);
+	CHECK(strstr(b, "api.openai.com") != NULL);
+	tls_close(s);
+	usleep(100000);
+	pthread_mutex_lock(&rogue.mu);
+	CHECK_EQ(rogue.requests, 0);
+	pthread_mutex_unlock(&rogue.mu);
+}
+
+TEST(foreign_host_header_421)
+{
+	SSL *s = tls_through_proxy("api.anthropic.com", anth.port, tls_ca_cert(tls_ca_default()));
+	char b[4096] = "";
+	int before;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	pthread_mutex_lock(&anth.mu);
+	before = anth.requests;
+	pthread_mutex_unlock(&anth.mu);
+	ssl_send(s, "GET / HTTP/1.1\r\nHost: evil.example\r\nx-api-key: proxy-managed\r\n\r\n");
+	ssl_read_until(s, b, sizeof(b), "\r\n\r\n");
+	CHECK(strncmp(b, "HTTP/1.1 421", 12) == 0);
+	tls_close(s);
+	usleep(100000);
+	pthread_mutex_lock(&anth.mu);
+	CHECK_EQ(anth.requests, before);
+	pthread_mutex_unlock(&anth.mu);
+}
+
+/* ---- set-up ---- */
+
+static int add_secret(const char *service, const char *value)
+{
+	struct secret_spec sp = {.kind = SECRET_SERVICE, .name = service, .value = value};
+	char err[256];
+
+	return secret_store_set(secrets_default(), &sp, NULL, NULL, err, sizeof(err));
+}
+
+static int setup(void)
+{
+	char path[PATH_MAX + 32], err[256];
+	struct store_policy pol;
+	const char *allow[] = {"api.anthropic.com", "plain.test", "api.openai.com"};
+	FILE *f;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(ctx.paths.data, sizeof(ctx.paths.data), "%s/data", dir);
+	snprintf(ctx.paths.config, sizeof(ctx.paths.config), "%s/config", dir);
+	snprintf(ctx.paths.libdir, sizeof(ctx.paths.libdir), "%s/lib", dir);
+	mkdir(ctx.paths.data, 0700);
+	snprintf(path, sizeof(path), "%s/test-ca", dir);
+	if (tls_ca_load_or_create(path, &test_ca, err, sizeof(err)) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/rogue-ca", dir);
+	if (tls_ca_load_or_create(path, &rogue_ca, err, sizeof(err)) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/test-ca/ca.pem", dir);
+	setenv("SBX_TLS_UPSTREAM_CA", path, 1);
+	if (upstream_start(&anth, test_ca) < 0 || upstream_start(&plain, test_ca) < 0 ||
+	    upstream_start(&rogue, rogue_ca) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/hosts", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs("127.0.0.1 api.anthropic.com plain.test api.openai.com\n", f);
+	fclose(f);
+	setenv("SBX_HOSTS_FILE", path, 1);
+	snprintf(path, sizeof(path), "%s/sbx.db", ctx.paths.data);
+	if (store_open(path, &ctx.store) < 0 || netpol_init(&ctx) < 0 ||
+	    secrets_init(ctx.paths.config) < 0 || tls_ca_default_init(&ctx.paths) < 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		if (netpol_policy_add("allow", allow[i], NULL, &pol, err, sizeof(err)) != 201)
+			return -1;
+		free(pol.resources);
+	}
+	if (add_secret("anthropic", "sk-ant-REAL") || add_secret("openai", "sk-oai-REAL"))
+		return -1;
+	if (egress_start() < 0 || egress_sandbox_add("sb", dir, err, sizeof(err)) < 0)
+		return -1;
+	return 0;
+}
+
+int main(void)
+{
+	char cmd[PATH_MAX];
+
+	if (setup() < 0) {
+		fprintf(stderr, "egress_mitm_test: set-up failed\n");
+		return 1;
+	}
+	RUN(intercept_injects_key_keepalive_chunked);
+	RUN(streamed_response_is_not_buffered);
+	RUN(no_secret_stays_a_plain_tunnel);
+	RUN(untrusted_upstream_gets_nothing);
+	RUN(foreign_host_header_421);
+	egress_sandbox_remove("sb");
+	netpol_close();
+	store_close(ctx.store);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
+	T_EXIT();
+}
