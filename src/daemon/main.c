@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 			ctx.paths.runtime);
 	struct stat sock_st;
 	stat(sock, &sock_st);
-	tls_ca_default_init(&ctx.paths); /* a failure is logged: interception is off */
+	/* before egress: guests get the CA and interception uses it; a failure is logged only */
+	tls_ca_default_init(&ctx.paths);
 	if (store_open(dbp, &ctx.store) < 0 || sandbox_ctx_init(&ctx) < 0 ||
 	    netpol_init(&ctx) < 0 || secrets_init(ctx.paths.config) < 0 || egress_start() < 0 ||
 	    ports_fwd_start() < 0) {

@@ -126,11 +126,50 @@ struct gi_env {
 
 /**
  * gi_env_build() - defaults (PATH, HOME, USER, LOGNAME, SHELL, LANG, the egress proxy variables
- * HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY in both cases, and TERM with @tty) for @u, then @req
+ * HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY in both cases, gi_ca_env while gi_ca_trusted, and
+ * TERM with @tty) for @u, then @req
  * ("K=V", NULL-terminated) replacing same-named defaults. The result (e->v, NULL-terminated) points
  * into @e and @req. Return: 0 or -1 (too many entries).
  */
 int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char *const *req);
+
+/* ---- sbxd's proxy CA (ca.c) ---- */
+
+/* True once gi_ca_setup() found the CA installed: gi_env_build() then adds gi_ca_env. */
+extern bool gi_ca_trusted;
+
+/* The trust variables every process gets while gi_ca_trusted: {name, value} pairs ending in
+ * {NULL, NULL} (NODE_EXTRA_CA_CERTS names the CA file; SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
+ * CURL_CA_BUNDLE and GIT_SSL_CAINFO the system bundle holding it). */
+extern const char *const gi_ca_env[][2];
+
+/**
+ * gi_ca_pem_check() - whether the @len bytes at @pem look like a PEM certificate the host
+ * may hand us: 1..CA_PEM_MAX bytes, starting with "-----BEGIN CERTIFICATE-----", holding an
+ * "-----END CERTIFICATE-----", only printable ASCII and line ends (no NUL). No parsing of
+ * the DER inside (the guest has no TLS library; the TLS clients judge it).
+ * Return: 0 acceptable, -1 not.
+ */
+int gi_ca_pem_check(const char *pem, size_t len);
+
+/**
+ * gi_ca_bundle_merge() - the CA bundle @old (@oldlen bytes) with every block sbx-init wrote
+ * before removed (from a "# BEGIN sbx proxy CA" line to its "# END sbx proxy CA" line; an
+ * unterminated one to the end) and one new block holding @pem (@pemlen bytes) appended at
+ * the end, into @out (@cap bytes). Other lines are kept byte for byte.
+ * Return: the length written, or 0 when it does not fit in @cap.
+ */
+size_t gi_ca_bundle_merge(const char *old, size_t oldlen, const char *pem, size_t pemlen, char *out,
+			  size_t cap);
+
+/**
+ * gi_ca_setup() - PID 1, after gi_boot() and before Docker and the relay start: fetch the CA
+ * from the host's CA_PORT (2 s at most), install it (CA_GUEST_CERT, a block in
+ * CA_GUEST_BUNDLE), set gi_ca_trusted, and write /etc/profile.d/sbx-ca.sh and
+ * /etc/sudoers.d/sbx-ca (removed when untrusted). One console line, installed or why not;
+ * never fatal.
+ */
+void gi_ca_setup(void);
 
 /* ---- Docker (docker.c) ---- */
 

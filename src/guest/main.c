@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 	gi_vm_mode = true;
 	gi_switch_users = true;
 	gi_boot();
+	gi_ca_setup();	   /* before anything that makes TLS connections (dockerd) */
 	gi_docker_start(); /* first: it must not hand the late modules on to the relay */
 	relay_start();
 	for (;;) {

@@ -117,6 +117,9 @@ int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char
 	for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
 		if (add_kv(e, proxy_vars[i], i < 6 ? GI_PROXY_URL : GI_NO_PROXY) < 0)
 			return -1;
+	for (i = 0; gi_ca_trusted && gi_ca_env[i][0]; i++)
+		if (add_kv(e, gi_ca_env[i][0], gi_ca_env[i][1]) < 0)
+			return -1;
 	for (i = 0; req && req[i]; i++) {
 		const char *eq = strchr(req[i], '=');
 		size_t kl = eq ? (size_t)(eq - req[i]) + 1 : strlen(req[i]);

@@ -16,7 +16,8 @@ int egress_start(void);
 
 /**
  * egress_sandbox_add() - listen on "<@run_dir>/vsock.sock_<port>" for each egress port of
- * sandbox @name (replacing stale socket files) and serve them. Called before the VM boots
+ * sandbox @name and for CA_PORT (src/proto/ca.h: the CA handout, tls_ca_default()),
+ * replacing stale socket files, and serve them. Called before the VM boots
  * and for every VM reattached after an sbxd restart. Return: 0, or -1 with @err (size
  * @errlen) set.
  */

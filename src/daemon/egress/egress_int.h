@@ -26,7 +26,7 @@
 #define EG_CONNS_MAX  4096	       /* per sandbox */
 #define EG_DNS_TTL    60
 
-enum eg_kind { EG_PROXY, EG_TRANSPARENT, EG_DNS, EG_KINDS };
+enum eg_kind { EG_PROXY, EG_TRANSPARENT, EG_DNS, EG_CA, EG_KINDS };
 
 struct eg_conn;
 
@@ -95,6 +95,17 @@ void eg_conn_timeout(struct eg_conn *c);
 
 /* dnssrv.c: one DNS stream */
 void eg_dns_event(struct eg_conn *c, int fd, uint32_t events);
+
+/* casrv.c: the proxy-CA handout (src/proto/ca.h) */
+/**
+ * eg_ca_start() - a new EG_CA stream @c (its u2c holds CA_PEM_MAX bytes): queue sbxd's CA
+ * PEM and start sending it; with no CA, close @c at once.
+ */
+void eg_ca_start(struct eg_conn *c);
+/**
+ * eg_ca_event() - @c's guest socket is writable (or failed): send more, close when all went.
+ */
+void eg_ca_event(struct eg_conn *c, int fd, uint32_t events);
 
 /* resolve.c */
 typedef void (*eg_resolved_cb)(uint64_t token, int err, const struct pol_addr *addrs, size_t n);

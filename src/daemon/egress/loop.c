@@ -19,12 +19,13 @@
 #include "daemon/egress/egress.h"
 #include "daemon/egress/egress_int.h"
 #include "daemon/egress/mitm.h"
+#include "proto/ca.h"
 
 #define POOL_SIZE 65536
 #define SWEEP_MS  250 /* deadlines */
 
 static const unsigned kind_port[EG_KINDS] = {EGRESS_PORT_PROXY, EGRESS_PORT_TRANSPARENT,
-					     EGRESS_PORT_DNS};
+					     EGRESS_PORT_DNS, CA_PORT};
 
 /* What an API thread hands the egress thread: a sandbox's name and (to add) its listeners. */
 struct eg_cmd {
@@ -59,6 +60,8 @@ static void on_conn_fd(int fd, uint32_t events, void *opaque)
 
 	if (c->kind == EG_DNS)
 		eg_dns_event(c, fd, events);
+	else if (c->kind == EG_CA)
+		eg_ca_event(c, fd, events);
 	else
 		eg_conn_event(c, fd, events);
 }
@@ -117,6 +120,8 @@ void eg_conn_update(struct eg_conn *c)
 		if (c->u2c.len > c->u2c.off)
 			cw |= EPOLLOUT;
 	}
+	if (c->kind == EG_CA)
+		cw = iobuf_data(&c->u2c) ? EPOLLOUT : 0;
 	set_interest(c, c->cfd, &c->cev, cw);
 	set_interest(c, c->ufd, &c->uev, uw);
 }
@@ -180,9 +185,13 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 		if (sb->lfd[k] == lfd)
 			kind = (enum eg_kind)k;
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		size_t u2c_cap = kind == EG_DNS ? EG_C2U_CAP : EG_U2C_CAP;
+
+		if (kind == EG_CA) /* the PEM one way; nothing is read */
+			u2c_cap = CA_PEM_MAX;
 		c = sb->nconns < EG_CONNS_MAX ? calloc(1, sizeof(*c)) : NULL;
-		if (!c || iobuf_init(&c->c2u, EG_C2U_CAP) < 0 ||
-		    iobuf_init(&c->u2c, kind == EG_DNS ? EG_C2U_CAP : EG_U2C_CAP) < 0) {
+		if (!c || iobuf_init(&c->c2u, kind == EG_CA ? 1 : EG_C2U_CAP) < 0 ||
+		    iobuf_init(&c->u2c, u2c_cap) < 0) {
 			if (c) {
 				iobuf_free(&c->c2u);
 				iobuf_free(&c->u2c);
@@ -210,6 +219,8 @@ static void on_accept(int lfd, uint32_t events, void *opaque)
 			c->proxy = "dns";
 			c->state = EG_ST_SPLICE;
 			eg_conn_update(c);
+		} else if (kind == EG_CA) {
+			eg_ca_start(c);
 		} else {
 			eg_conn_start(c);
 		}
