@@ -3,6 +3,7 @@
  * in the data path; the fast path makes no request beyond that GET and never sleeps. */
 #include "cli/api_client.h"
 #include "cli/cli.h"
+#include "cli/secret_env.h"
 #include "common/err.h"
 #include "proto/agent_client.h"
 
@@ -196,9 +197,17 @@ int cmd_exec(int argc, char **argv, const struct sbx_paths *p)
 		exec_args_free(&ea);
 		return 1;
 	}
+	char **env = NULL;
+	if (cli_secret_env_merge(sb, ea.env, ea.nenv, &env) < 0) {
+		sbx_err("exec: out of memory (free some memory)");
+		close(fd);
+		json_decref(sb);
+		exec_args_free(&ea);
+		return 1;
+	}
 	struct agent_exec_opts o = {
 	    .argv = ea.argv,
-	    .env = ea.nenv ? ea.env : NULL,
+	    .env = env,
 	    .cwd = ea.workdir,
 	    .user = ea.user,
 	    .tty = ea.tty,
@@ -207,6 +216,7 @@ int cmd_exec(int argc, char **argv, const struct sbx_paths *p)
 	};
 	rc = agent_exec_run(fd, &o);
 	close(fd);
+	cli_secret_env_free(env);
 	json_decref(sb);
 	exec_args_free(&ea);
 	return rc < 0 ? 1 : rc;

@@ -4,6 +4,7 @@
  * Leaves the sandbox running when the session ends; never stops or deletes anything. */
 #include "cli/api_client.h"
 #include "cli/cli.h"
+#include "cli/secret_env.h"
 #include "common/assets.h"
 #include "common/err.h"
 #include "engine/accel.h"
@@ -273,14 +274,24 @@ static int attach(const struct sbx_paths *p, const char *name, json_t *sb, char 
 		json_decref(cmd);
 		return 1;
 	}
+	char **env = NULL;
+	if (cli_secret_env_merge(sb, NULL, 0, &env) < 0) {
+		sbx_err("run: out of memory (free some memory)");
+		close(fd);
+		free(argv);
+		json_decref(cmd);
+		return 1;
+	}
 	struct agent_exec_opts o = {
 	    .argv = argv,
+	    .env = env,
 	    .user = "agent",
 	    .tty = term, /* without a terminal: pipes, so `echo cmd | sbx run box` works */
 	    .interactive = true,
 	};
 	rc = agent_exec_run(fd, &o);
 	close(fd);
+	cli_secret_env_free(env);
 	free(argv);
 	json_decref(cmd);
 	return rc < 0 ? 1 : rc;

@@ -7,6 +7,7 @@
 #include "daemon/api_ports.h"
 #include "daemon/api_secrets.h"
 #include "daemon/netpol.h"
+#include "daemon/secrets/env.h"
 #include "daemon/secrets/store.h"
 
 #include <dirent.h>
@@ -103,6 +104,9 @@ static json_t *sandbox_json(const struct sbxd_ctx *ctx, const struct sbx_sandbox
 							"readonly", sb->mounts[i].readonly, "file",
 							sb->mounts[i].file));
 	json_object_set_new(j, "mounts", mounts);
+	/* sentinels and placeholders only: what EXEC puts in the guest's environment */
+	json_t *senv = secret_env_json(secrets_default(), sb->name);
+	json_object_set_new(j, "secret_env", senv ? senv : json_object());
 	struct publication *pubs;
 	size_t npubs;
 	char perr[SBX_ERR_MAX];
