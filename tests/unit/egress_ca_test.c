@@ -2,43 +2,24 @@
  * real sockets: with no CA the CA_PORT stream closes empty; once the process-wide CA is made,
  * every stream carries exactly ca.pem and ends; a second init keeps the same CA; removing the
  * sandbox removes the listener. */
-#include "daemon/egress/egress.h"
 #include "daemon/tls/ca.h"
 #include "daemon/tls/ca_default.h"
+#include "egress_harness.h"
 #include "guest/gi.h"
 #include "proto/ca.h"
 #include "t.h"
 
 #include <limits.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/sbx-egress-ca-test-XXXXXX";
 static struct sbx_paths paths;
-
-static int guest_connect(void)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = {.tv_sec = 10};
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vsock.sock_%u", dir, CA_PORT);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
 
 /* Everything the host sends on one CA_PORT stream, to EOF; -1 when it cannot connect or
  * the stream does not end. */
 static long fetch(char *b, size_t cap)
 {
-	int fd = guest_connect();
+	int fd = eh_guest_connect(CA_PORT);
 	size_t n = 0;
 	ssize_t r;
 
@@ -100,25 +81,22 @@ TEST(ca_served_to_each_stream)
 TEST(remove_closes_the_listener)
 {
 	egress_sandbox_remove("sb");
-	CHECK_EQ(guest_connect(), -1);
+	CHECK_EQ(eh_guest_connect(CA_PORT), -1);
 }
 
 int main(void)
 {
-	char err[256], cmd[PATH_MAX];
+	char err[256] = "";
 
-	if (!mkdtemp(dir))
+	if (eh_tmpdir("/tmp/sbx-egress-ca-test-XXXXXX", &paths) < 0)
 		return 1;
-	snprintf(paths.data, sizeof(paths.data), "%s/data", dir);
-	mkdir(paths.data, 0700);
-	if (egress_start() < 0 || egress_sandbox_add("sb", dir, err, sizeof(err)) < 0) {
+	if (eh_sandbox_start(err, sizeof(err)) < 0) {
 		fprintf(stderr, "egress_ca_test: set-up failed: %s\n", err);
 		return 1;
 	}
 	RUN(no_ca_closes_at_once);
 	RUN(ca_served_to_each_stream);
 	RUN(remove_closes_the_listener);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)!system(cmd);
+	eh_finish(NULL);
 	T_EXIT();
 }

@@ -5,10 +5,7 @@
  * proxy (GET, 403), a CONNECT tunnel carrying 1 MiB each way with half-close and its logged
  * byte count, the transparent relay by synthetic address, and sandbox removal. */
 #include "daemon/dns/msg.h"
-#include "daemon/egress/egress.h"
-#include "daemon/netpol.h"
-#include "daemon/sandbox.h"
-#include "daemon/store.h"
+#include "egress_harness.h"
 #include "proto/egress.h"
 #include "t.h"
 
@@ -27,7 +24,6 @@
 
 #define BIG (1u << 20)
 
-static char dir[] = "/tmp/sbx-egress-test-XXXXXX";
 static struct sbxd_ctx ctx;
 static uint16_t http_port, echo_port;
 static const char http_resp[] =
@@ -35,22 +31,10 @@ static const char http_resp[] =
 
 /* ---- the outside: an HTTP server and an echo server on 127.0.0.1 ---- */
 
-static int listen_local(uint16_t *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
-		return -1;
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 static void *http_conn(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
+	struct eh_conn *c = arg;
+	int fd = c->fd;
 	char b[4096];
 	size_t n = 0;
 	ssize_t r;
@@ -63,12 +47,14 @@ static void *http_conn(void *arg)
 	}
 	(void)!write(fd, http_resp, sizeof(http_resp) - 1);
 	close(fd);
+	free(c);
 	return NULL;
 }
 
 static void *echo_conn(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
+	struct eh_conn *c = arg;
+	int fd = c->fd;
 	char b[65536];
 	ssize_t r;
 
@@ -77,47 +63,11 @@ static void *echo_conn(void *arg)
 			break;
 	shutdown(fd, SHUT_WR);
 	close(fd);
+	free(c);
 	return NULL;
 }
 
-struct server {
-	int lfd;
-	void *(*fn)(void *);
-};
-
-static void *serve(void *arg)
-{
-	struct server *s = arg;
-	int fd;
-
-	while ((fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		pthread_t t;
-
-		if (pthread_create(&t, NULL, s->fn, (void *)(intptr_t)fd) == 0)
-			pthread_detach(t);
-		else
-			close(fd);
-	}
-	return NULL;
-}
-
-/* ---- the guest side: sbx-init's relay would connect to these sockets ---- */
-
-static int guest_connect(unsigned port)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = {.tv_sec = 10};
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vsock.sock_%u", dir, port);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
+/* ---- the guest side: sbx-init's relay would connect to eh_eh_guest_connect()'s sockets ---- */
 
 /* Read until EOF (or @cap bytes); return the count, NUL-terminated when room is left. */
 static size_t read_all(int fd, char *b, size_t cap)
@@ -189,66 +139,21 @@ static int dns_answer(int fd, struct dns_reply *r)
 
 static int setup(void)
 {
-	char path[PATH_MAX + 32], err[256];
-	struct store_policy pol;
-	static struct server http, echo;
-	pthread_t t;
-	FILE *f;
+	static const char *const allow[] = {"allowed.test"};
+	char err[256];
+	int hfd, efd;
 
-	if (!mkdtemp(dir))
+	if (eh_tmpdir("/tmp/sbx-egress-test-XXXXXX", &ctx.paths) < 0)
 		return -1;
-	snprintf(ctx.paths.data, sizeof(ctx.paths.data), "%s/data", dir);
-	snprintf(ctx.paths.libdir, sizeof(ctx.paths.libdir), "%s/lib", dir);
-	mkdir(ctx.paths.data, 0700);
-	snprintf(path, sizeof(path), "%s/hosts", dir);
-	f = fopen(path, "w");
-	if (!f)
+	snprintf(ctx.paths.libdir, sizeof(ctx.paths.libdir), "%s/lib", eh_dir);
+	if (eh_hosts("127.0.0.1 allowed.test denied.test\n") < 0 || eh_policy_open(&ctx) < 0 ||
+	    eh_allow(allow, 1) < 0)
 		return -1;
-	fputs("127.0.0.1 allowed.test denied.test\n", f);
-	fclose(f);
-	setenv("SBX_HOSTS_FILE", path, 1);
-	snprintf(path, sizeof(path), "%s/sbx.db", ctx.paths.data);
-	if (store_open(path, &ctx.store) < 0 || netpol_init(&ctx) < 0)
+	if ((hfd = eh_listen_local(&http_port)) < 0 || (efd = eh_listen_local(&echo_port)) < 0)
 		return -1;
-	/* an exact name: explicit, so its 127.0.0.1 may be connected to */
-	if (netpol_policy_add("allow", "allowed.test", NULL, &pol, err, sizeof(err)) != 201)
+	if (eh_serve(hfd, http_conn, NULL) < 0 || eh_serve(efd, echo_conn, NULL) < 0)
 		return -1;
-	free(pol.resources);
-	http.fn = http_conn;
-	echo.fn = echo_conn;
-	if ((http.lfd = listen_local(&http_port)) < 0 || (echo.lfd = listen_local(&echo_port)) < 0)
-		return -1;
-	if (pthread_create(&t, NULL, serve, &http) || pthread_detach(t) ||
-	    pthread_create(&t, NULL, serve, &echo) || pthread_detach(t))
-		return -1;
-	if (egress_start() < 0 || egress_sandbox_add("sb", dir, err, sizeof(err)) < 0)
-		return -1;
-	return 0;
-}
-
-/* The log row of sandbox "sb" for @proxy to @host:@port, waited for up to 3 s (connections
- * are logged as they close). Return: 0 with *@row set, or -1. */
-static int log_row(const char *proxy, const char *host, uint16_t port, struct store_log_row *row)
-{
-	for (int i = 0; i < 300; i++) {
-		struct store_log_row *rows;
-		size_t n;
-		int found = -1;
-
-		if (netpol_log_list("sb", &rows, &n) == 0) {
-			for (size_t j = 0; j < n; j++)
-				if (strcmp(rows[j].proxy, proxy) == 0 &&
-				    strcmp(rows[j].host, host) == 0 && rows[j].port == port) {
-					*row = rows[j];
-					found = 0;
-				}
-			free(rows);
-		}
-		if (found == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	return eh_sandbox_start(err, sizeof(err));
 }
 
 /* ---- tests ---- */
@@ -258,7 +163,7 @@ TEST(dns_allowed_denied_pipelined)
 	uint8_t q[1024];
 	size_t n;
 	struct dns_reply r;
-	int fd = guest_connect(EGRESS_PORT_DNS);
+	int fd = eh_guest_connect(EGRESS_PORT_DNS);
 
 	CHECK(fd >= 0);
 	if (fd < 0)
@@ -286,7 +191,7 @@ TEST(dns_allowed_denied_pipelined)
 TEST(proxy_get)
 {
 	char req[256], resp[1024];
-	int fd = guest_connect(EGRESS_PORT_PROXY);
+	int fd = eh_guest_connect(EGRESS_PORT_PROXY);
 	int n = snprintf(req, sizeof(req),
 			 "GET http://allowed.test:%u/x HTTP/1.1\r\nHost: allowed.test:%u\r\n\r\n",
 			 (unsigned)http_port, (unsigned)http_port);
@@ -299,7 +204,7 @@ TEST(proxy_get)
 	CHECK_EQ(read_all(fd, resp, sizeof(resp) - 1), sizeof(http_resp) - 1);
 	CHECK_STR(resp, http_resp);
 	close(fd);
-	CHECK_EQ(log_row("http", "allowed.test", http_port, &row), 0);
+	CHECK_EQ(eh_log_row("http", "allowed.test", http_port, &row), 0);
 	CHECK(row.allowed);
 	CHECK(row.bytes > sizeof(http_resp) - 1);
 }
@@ -307,7 +212,7 @@ TEST(proxy_get)
 TEST(proxy_denied_403)
 {
 	char req[256], resp[4096];
-	int fd = guest_connect(EGRESS_PORT_PROXY);
+	int fd = eh_guest_connect(EGRESS_PORT_PROXY);
 	int n = snprintf(req, sizeof(req),
 			 "GET http://denied.test:%u/ HTTP/1.1\r\nHost: denied.test:%u\r\n\r\n",
 			 (unsigned)http_port, (unsigned)http_port);
@@ -368,7 +273,7 @@ TEST(connect_tunnel_half_close_and_bytes)
 {
 	static const char est[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	char req[256], got[sizeof(est)] = "";
-	int fd = guest_connect(EGRESS_PORT_PROXY);
+	int fd = eh_guest_connect(EGRESS_PORT_PROXY);
 	int n = snprintf(req, sizeof(req),
 			 "CONNECT allowed.test:%u HTTP/1.1\r\nHost: allowed.test:%u\r\n\r\n",
 			 (unsigned)echo_port, (unsigned)echo_port);
@@ -382,7 +287,7 @@ TEST(connect_tunnel_half_close_and_bytes)
 	CHECK_STR(got, est);
 	echo_big(fd);
 	close(fd);
-	CHECK_EQ(log_row("connect", "allowed.test", echo_port, &row), 0);
+	CHECK_EQ(eh_log_row("connect", "allowed.test", echo_port, &row), 0);
 	CHECK(row.allowed);
 	/* both directions of the tunnel and our "established" line, the CONNECT head not */
 	CHECK_EQ(row.bytes, 2ull * BIG + sizeof(est) - 1);
@@ -393,7 +298,7 @@ TEST(transparent_by_synthetic_address)
 	uint8_t q[512];
 	struct dns_reply r;
 	struct egress_orig_dst h = {.magic = htonl(EGRESS_ORIG_MAGIC), .family = 4};
-	int dfd = guest_connect(EGRESS_PORT_DNS), fd;
+	int dfd = eh_guest_connect(EGRESS_PORT_DNS), fd;
 
 	CHECK(dfd >= 0);
 	if (dfd < 0)
@@ -405,7 +310,7 @@ TEST(transparent_by_synthetic_address)
 	CHECK_EQ(r.naddrs, 1);
 	h.port = htons(echo_port);
 	memcpy(h.addr, &r.addrs[0], 4);
-	fd = guest_connect(EGRESS_PORT_TRANSPARENT);
+	fd = eh_guest_connect(EGRESS_PORT_TRANSPARENT);
 	CHECK(fd >= 0);
 	if (fd < 0)
 		return;
@@ -416,7 +321,7 @@ TEST(transparent_by_synthetic_address)
 
 TEST(remove_closes_listeners)
 {
-	int fd = guest_connect(EGRESS_PORT_PROXY);
+	int fd = eh_guest_connect(EGRESS_PORT_PROXY);
 
 	CHECK(fd >= 0);
 	egress_sandbox_remove("sb");
@@ -428,14 +333,12 @@ TEST(remove_closes_listeners)
 		CHECK(read(fd, b, sizeof(b)) <= 0);
 		close(fd);
 	}
-	CHECK_EQ(guest_connect(EGRESS_PORT_PROXY), -1);
-	CHECK_EQ(guest_connect(EGRESS_PORT_DNS), -1);
+	CHECK_EQ(eh_guest_connect(EGRESS_PORT_PROXY), -1);
+	CHECK_EQ(eh_guest_connect(EGRESS_PORT_DNS), -1);
 }
 
 int main(void)
 {
-	char cmd[PATH_MAX];
-
 	if (setup() < 0) {
 		fprintf(stderr, "egress_loop_test: set-up failed\n");
 		return 1;
@@ -446,9 +349,6 @@ int main(void)
 	RUN(connect_tunnel_half_close_and_bytes);
 	RUN(transparent_by_synthetic_address);
 	RUN(remove_closes_listeners);
-	netpol_close();
-	store_close(ctx.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)!system(cmd);
+	eh_finish(&ctx);
 	T_EXIT();
 }

@@ -7,14 +7,11 @@
  * sentinel on keep-alive requests, a chunked body intact, a streamed response arriving chunk
  * by chunk, the "intercept" log row, a host without a secret left a plain tunnel, an
  * untrusted upstream never reached (502), and a foreign Host answered 421. */
-#include "daemon/egress/egress.h"
-#include "daemon/netpol.h"
-#include "daemon/sandbox.h"
 #include "daemon/secrets/store.h"
-#include "daemon/store.h"
 #include "daemon/tls/ca.h"
 #include "daemon/tls/ca_default.h"
 #include "daemon/tls/leaf.h"
+#include "egress_harness.h"
 #include "proto/egress.h"
 #include "t.h"
 
@@ -34,7 +31,6 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-static char dir[] = "/tmp/sbx-mitm-test-XXXXXX";
 static struct sbxd_ctx ctx;
 static struct tls_ca *test_ca, *rogue_ca;
 
@@ -102,15 +98,10 @@ static int read_request(SSL *s, char *buf, size_t cap, size_t *have, size_t *tot
 	return (int)hl;
 }
 
-struct up_conn {
-	struct upstream *u;
-	int fd;
-};
-
 static void *upstream_conn(void *arg)
 {
-	struct up_conn *uc = arg;
-	struct upstream *u = uc->u;
+	struct eh_conn *uc = arg;
+	struct upstream *u = uc->arg;
 	SSL *s = SSL_new(u->ctx);
 	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 	char buf[16384];
@@ -152,67 +143,27 @@ out:
 	return NULL;
 }
 
-static void *upstream_serve(void *arg)
-{
-	struct upstream *u = arg;
-	int fd;
-
-	while ((fd = accept4(u->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		struct up_conn *uc = malloc(sizeof(*uc));
-		pthread_t t;
-
-		uc->u = u;
-		uc->fd = fd;
-		if (pthread_create(&t, NULL, upstream_conn, uc) == 0)
-			pthread_detach(t);
-	}
-	return NULL;
-}
-
 static int upstream_start(struct upstream *u, struct tls_ca *ca)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
 	struct tls_leaf_cache *lc = tls_leaf_cache_new(ca, 0);
 	char err[256];
-	pthread_t t;
 
 	u->ctx = lc ? tls_leaf_for_host(lc, u->host, err, sizeof(err)) : NULL;
 	tls_leaf_cache_free(lc); /* the context keeps its own reference */
 	if (!u->ctx)
 		return -1;
 	pthread_mutex_init(&u->mu, NULL);
-	u->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (u->lfd < 0 || bind(u->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(u->lfd, 16) < 0 || getsockname(u->lfd, (struct sockaddr *)&sa, &sl) < 0)
-		return -1;
-	u->port = ntohs(sa.sin_port);
-	return pthread_create(&t, NULL, upstream_serve, u) == 0 ? pthread_detach(t) : -1;
+	u->lfd = eh_listen_local(&u->port);
+	return u->lfd < 0 ? -1 : eh_serve(u->lfd, upstream_conn, u);
 }
 
 /* ---- the guest side ---- */
-
-static int guest_connect(unsigned port)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = {.tv_sec = 10};
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vsock.sock_%u", dir, port);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
 
 /* CONNECT @host:@port through the proxy and start TLS trusting only @trust, checking the
  * name. Return the session (its fd inside), or NULL. */
 static SSL *tls_through_proxy(const char *host, uint16_t port, X509 *trust)
 {
-	int fd = guest_connect(EGRESS_PORT_PROXY);
+	int fd = eh_guest_connect(EGRESS_PORT_PROXY);
 	char req[512], resp[512];
 	size_t n = 0;
 	ssize_t r;
@@ -277,29 +228,6 @@ static size_t ssl_read_until(SSL *s, char *b, size_t cap, const char *until)
 	return n;
 }
 
-static int log_row(const char *proxy, const char *host, struct store_log_row *row)
-{
-	for (int i = 0; i < 300; i++) {
-		struct store_log_row *rows;
-		size_t n;
-		int found = -1;
-
-		if (netpol_log_list("sb", &rows, &n) == 0) {
-			for (size_t j = 0; j < n; j++)
-				if (strcmp(rows[j].proxy, proxy) == 0 &&
-				    strcmp(rows[j].host, host) == 0) {
-					*row = rows[j];
-					found = 0;
-				}
-			free(rows);
-		}
-		if (found == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
 /* ---- tests ---- */
 
 TEST(intercept_injects_key_keepalive_chunked)
@@ -336,7 +264,7 @@ TEST(intercept_injects_key_keepalive_chunked)
 	}
 	CHECK_STR(anth.body, "5;e=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
 	pthread_mutex_unlock(&anth.mu);
-	CHECK_EQ(log_row("intercept", "api.anthropic.com", &row), 0);
+	CHECK_EQ(eh_log_row("intercept", "api.anthropic.com", -1, &row), 0);
 	CHECK(row.allowed);
 }
 
@@ -443,56 +371,36 @@ static int add_secret(const char *service, const char *value)
 
 static int setup(void)
 {
+	static const char *const allow[] = {"api.anthropic.com", "plain.test", "api.openai.com"};
 	char path[PATH_MAX + 32], err[256];
-	struct store_policy pol;
-	const char *allow[] = {"api.anthropic.com", "plain.test", "api.openai.com"};
-	FILE *f;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(dir))
+	if (eh_tmpdir("/tmp/sbx-mitm-test-XXXXXX", &ctx.paths) < 0)
 		return -1;
-	snprintf(ctx.paths.data, sizeof(ctx.paths.data), "%s/data", dir);
-	snprintf(ctx.paths.config, sizeof(ctx.paths.config), "%s/config", dir);
-	snprintf(ctx.paths.libdir, sizeof(ctx.paths.libdir), "%s/lib", dir);
-	mkdir(ctx.paths.data, 0700);
-	snprintf(path, sizeof(path), "%s/test-ca", dir);
+	snprintf(ctx.paths.config, sizeof(ctx.paths.config), "%s/config", eh_dir);
+	snprintf(ctx.paths.libdir, sizeof(ctx.paths.libdir), "%s/lib", eh_dir);
+	snprintf(path, sizeof(path), "%s/test-ca", eh_dir);
 	if (tls_ca_load_or_create(path, &test_ca, err, sizeof(err)) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/rogue-ca", dir);
+	snprintf(path, sizeof(path), "%s/rogue-ca", eh_dir);
 	if (tls_ca_load_or_create(path, &rogue_ca, err, sizeof(err)) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/test-ca/ca.pem", dir);
+	snprintf(path, sizeof(path), "%s/test-ca/ca.pem", eh_dir);
 	setenv("SBX_TLS_UPSTREAM_CA", path, 1);
 	if (upstream_start(&anth, test_ca) < 0 || upstream_start(&plain, test_ca) < 0 ||
 	    upstream_start(&rogue, rogue_ca) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/hosts", dir);
-	f = fopen(path, "w");
-	if (!f)
+	if (eh_hosts("127.0.0.1 api.anthropic.com plain.test api.openai.com\n") < 0 ||
+	    eh_policy_open(&ctx) < 0 || secrets_init(ctx.paths.config) < 0 ||
+	    tls_ca_default_init(&ctx.paths) < 0 || eh_allow(allow, 3) < 0)
 		return -1;
-	fputs("127.0.0.1 api.anthropic.com plain.test api.openai.com\n", f);
-	fclose(f);
-	setenv("SBX_HOSTS_FILE", path, 1);
-	snprintf(path, sizeof(path), "%s/sbx.db", ctx.paths.data);
-	if (store_open(path, &ctx.store) < 0 || netpol_init(&ctx) < 0 ||
-	    secrets_init(ctx.paths.config) < 0 || tls_ca_default_init(&ctx.paths) < 0)
-		return -1;
-	for (size_t i = 0; i < 3; i++) {
-		if (netpol_policy_add("allow", allow[i], NULL, &pol, err, sizeof(err)) != 201)
-			return -1;
-		free(pol.resources);
-	}
 	if (add_secret("anthropic", "sk-ant-REAL") || add_secret("openai", "sk-oai-REAL"))
 		return -1;
-	if (egress_start() < 0 || egress_sandbox_add("sb", dir, err, sizeof(err)) < 0)
-		return -1;
-	return 0;
+	return eh_sandbox_start(err, sizeof(err));
 }
 
 int main(void)
 {
-	char cmd[PATH_MAX];
-
 	if (setup() < 0) {
 		fprintf(stderr, "egress_mitm_test: set-up failed\n");
 		return 1;
@@ -503,9 +411,6 @@ int main(void)
 	RUN(untrusted_upstream_gets_nothing);
 	RUN(foreign_host_header_421);
 	egress_sandbox_remove("sb");
-	netpol_close();
-	store_close(ctx.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)!system(cmd);
+	eh_finish(&ctx);
 	T_EXIT();
 }
