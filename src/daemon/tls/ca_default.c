@@ -24,7 +24,7 @@ int tls_ca_default_init(const struct sbx_paths *paths)
 		return -1;
 	}
 	if (tls_ca_created(the_ca))
-		sbx_log("tls: created sbx's local CA in %s/ca.pem", dir);
+		sbx_log("proxy CA: created %s/ca.pem (guests trust it)", dir);
 	return 0;
 }
 
