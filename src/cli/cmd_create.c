@@ -3,6 +3,7 @@
  * build shows progress). Never boots the VM; never invents the default name (sbxd does). */
 #include "cli/api_client.h"
 #include "cli/cli.h"
+#include "cli/secret_hostenv.h"
 #include "common/assets.h"
 #include "common/err.h"
 
@@ -204,6 +205,8 @@ int cli_create_sandbox(struct api *a, const struct sbx_paths *p, const struct cr
 	}
 	*out = json_incref(r.json);
 	api_resp_free(&r);
+	/* a key in this shell's environment: the new sandbox's weakest secret */
+	cli_secrets_from_env(a, api_str(*out, "name"), c->quiet);
 
 	/* The sandbox exists now; fetch/build what booting it needs so the first start (and a
 	 * first template build of several minutes) shows progress here, not a silent wait. */

@@ -21,13 +21,16 @@ static const char secret_help[] =
     "\n"
     "API keys kept by sbxd on the host, outside every sandbox. The value is read from a\n"
     "prompt that does not echo, or from stdin when it is not a terminal; never from the\n"
-    "command line. sbx never prints a stored value.\n"
-    "(Now: storage and this CLI. Next: sbxd puts the key into the requests a sandbox sends\n"
-    "to the service's hosts, so the key never enters the VM.)\n"
+    "command line. sbx never prints a stored value. sbxd puts the key into the requests a\n"
+    "sandbox sends to the service's hosts; inside, the agent's variable holds a sentinel\n"
+    "(proxy-managed) or, for set-custom, a placeholder. A global key (-g) applies to\n"
+    "sandboxes created after it is set; a sandbox's own key applies at once and wins. A key\n"
+    "in the environment of `sbx create`/`sbx run` (e.g. ANTHROPIC_API_KEY) is used for the new\n"
+    "sandbox when no stored one applies.\n"
     "\n"
     "Verbs:\n"
-    "  set (-g | SANDBOX) SERVICE         store the key of a known service for every\n"
-    "                                     sandbox (-g) or one sandbox (it wins there)\n"
+    "  set (-g | SANDBOX) SERVICE         store the key of a known service for sandboxes\n"
+    "                                     created from now on (-g) or one sandbox\n"
     "  set-custom (-g | SANDBOX) --host HOST --env VAR [NAME]\n"
     "                                     store a key for another host; prints the\n"
     "                                     placeholder the sandbox sees in VAR\n"
@@ -122,7 +125,7 @@ static int parse(int argc, char **argv, const char *verb, bool scoped, struct sa
 	int i = 0;
 	if (scoped && !s->global) {
 		if (n == 0)
-			return usage(verb, "give -g (every sandbox) or a SANDBOX name");
+			return usage(verb, "give -g (global) or a SANDBOX name");
 		s->sandbox = all[i++];
 	}
 	for (; i < n && s->npos < 4; i++)
@@ -226,7 +229,7 @@ static const char *scope_text(const struct sargs *s, char *buf, size_t len)
 	if (s->sandbox)
 		snprintf(buf, len, "sandbox %s", s->sandbox);
 	else
-		snprintf(buf, len, "every sandbox");
+		snprintf(buf, len, "sandboxes created from now on");
 	return buf;
 }
 
@@ -240,8 +243,16 @@ static int send_secret(struct api *a, const char *verb, const char *path, json_t
 	int rc = call(a, verb, "POST", path, body, &r);
 	if (rc)
 		return rc;
-	printf("%s secret %s for %s\n", r.status == 200 ? "Replaced" : "Stored",
-	       api_str(r.json, "service"), scope_text(s, sc, sizeof(sc)));
+	if (r.status == 200 && !s->sandbox)
+		printf("Replaced secret %s (the sandboxes it applies to use the new key now)\n",
+		       api_str(r.json, "service"));
+	else
+		printf("%s secret %s for %s\n", r.status == 200 ? "Replaced" : "Stored",
+		       api_str(r.json, "service"), scope_text(s, sc, sizeof(sc)));
+	if (r.status != 200 && !s->sandbox)
+		printf(
+		    "(existing sandboxes keep what they have: sbx secret %s SANDBOX ... for one)\n",
+		    verb);
 	if (custom)
 		printf("Placeholder (the sandbox sees it in %s): %s\n", api_str(r.json, "env"),
 		       api_str(r.json, "placeholder"));
@@ -265,8 +276,7 @@ static int secret_set(struct api *a, int argc, char **argv)
 		return usage("set", pipe_hint, "%s",
 			     s.global ? "set -g SERVICE" : "set SANDBOX SERVICE");
 	if (s.npos == 0 && s.sandbox && secret_service_find(s.sandbox))
-		return usage("set", "give -g (every sandbox) or a SANDBOX name before %s",
-			     s.sandbox);
+		return usage("set", "give -g (global) or a SANDBOX name before %s", s.sandbox);
 	if (s.npos == 0)
 		return usage("set", "missing SERVICE");
 	if (s.sandbox && !cli_name_valid(s.sandbox))
@@ -325,7 +335,7 @@ static int secret_set_custom(struct api *a, int argc, char **argv)
 
 static int secret_ls(struct api *a, int argc, char **argv)
 {
-	static const char *const header[] = {"SERVICE", "SCOPE", "KIND", "HOST", "ENV"};
+	static const char *const header[] = {"SERVICE", "SCOPE", "KIND", "SOURCE", "HOST", "ENV"};
 	struct api_resp r;
 	struct sargs s;
 
@@ -342,20 +352,21 @@ static int secret_ls(struct api *a, int argc, char **argv)
 		return 0;
 	}
 	size_t n = json_array_size(r.json);
-	const char **cells = calloc(n * 5 + 1, sizeof(*cells));
+	const char **cells = calloc(n * 6 + 1, sizeof(*cells));
 	if (!cells) {
 		api_resp_free(&r);
 		return usage("ls", "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_array_get(r.json, i);
-		cells[i * 5 + 0] = api_str(o, "service");
-		cells[i * 5 + 1] = api_str(o, "scope");
-		cells[i * 5 + 2] = api_str(o, "kind");
-		cells[i * 5 + 3] = api_str(o, "host");
-		cells[i * 5 + 4] = api_str(o, "env");
+		cells[i * 6 + 0] = api_str(o, "service");
+		cells[i * 6 + 1] = api_str(o, "scope");
+		cells[i * 6 + 2] = api_str(o, "kind");
+		cells[i * 6 + 3] = strcmp(api_str(o, "source"), "env") == 0 ? "host env" : "stored";
+		cells[i * 6 + 4] = api_str(o, "host");
+		cells[i * 6 + 5] = api_str(o, "env");
 	}
-	cli_table_print(stdout, header, 5, cells, n);
+	cli_table_print(stdout, header, 6, cells, n);
 	free(cells);
 	api_resp_free(&r);
 	return 0;

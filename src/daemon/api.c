@@ -105,7 +105,7 @@ static json_t *sandbox_json(const struct sbxd_ctx *ctx, const struct sbx_sandbox
 							sb->mounts[i].file));
 	json_object_set_new(j, "mounts", mounts);
 	/* sentinels and placeholders only: what EXEC puts in the guest's environment */
-	json_t *senv = secret_env_json(secrets_default(), sb->name);
+	json_t *senv = secret_env_json(secrets_default(), sb->name, sb->created_at);
 	json_object_set_new(j, "secret_env", senv ? senv : json_object());
 	struct publication *pubs;
 	size_t npubs;

@@ -38,7 +38,7 @@ static int member(json_t *o, const char *key, bool nullable, const char **out)
 int api_secret_parse(const char *body, size_t len, bool custom, struct api_secret_req *rq,
 		     json_t **root, char *err, size_t errlen)
 {
-	static const char *const plain[] = {"service", "value", "sandbox", NULL};
+	static const char *const plain[] = {"service", "value", "sandbox", "source", NULL};
 	static const char *const cust[] = {"host", "env", "value", "sandbox", "name", NULL};
 	const char *const *allowed = custom ? cust : plain;
 	json_error_t jerr;
@@ -80,6 +80,13 @@ int api_secret_parse(const char *body, size_t len, bool custom, struct api_secre
 				 "\"anthropic\")");
 			goto fail;
 		}
+		const char *source;
+		if (member(o, "source", true, &source) < 0 ||
+		    (source && strcmp(source, "env") != 0 && strcmp(source, "user") != 0)) {
+			snprintf(err, errlen, "bad request: source must be \"user\" or \"env\"");
+			goto fail;
+		}
+		rq->from_env = source && strcmp(source, "env") == 0;
 	} else {
 		if (member(o, "host", false, &rq->host) < 0 || !rq->host) {
 			snprintf(err, errlen, "bad request: host must be a string (a host name)");
@@ -97,6 +104,12 @@ int api_secret_parse(const char *body, size_t len, bool custom, struct api_secre
 	}
 	if (rq->sandbox && !rq->sandbox[0])
 		rq->sandbox = NULL;
+	if (rq->from_env && !rq->sandbox) {
+		snprintf(err, errlen,
+			 "bad request: a key from the host environment is for one sandbox (give "
+			 "sandbox)");
+		goto fail;
+	}
 	*root = o;
 	return 0;
 fail:
@@ -127,6 +140,7 @@ static json_t *secret_json(const struct secret_info *s)
 			      s->scope[0] ? s->scope : "global", "created_at", ts);
 	if (!j)
 		return NULL;
+	json_object_set_new(j, "source", json_string(s->from_env ? "env" : "user"));
 	if (svc) {
 		secret_service_join(svc->hosts, hosts, sizeof(hosts));
 		secret_service_join(svc->env, envs, sizeof(envs));
@@ -185,6 +199,25 @@ static unsigned check_scope(struct sbxd_ctx *ctx, const char *sandbox, json_t **
 	return 0;
 }
 
+/* Whether @info is the secret the proxy picks for its sandbox and its (first) host. */
+static bool in_use(struct sbxd_ctx *ctx, const struct secret_info *info)
+{
+	const struct secret_service *svc =
+	    info->kind == SECRET_SERVICE ? secret_service_find(info->name) : NULL;
+	const char *host = svc ? svc->hosts[0] : info->host;
+	struct sbx_sandbox *sb = calloc(1, sizeof(*sb));
+	struct secret_info got;
+	bool yes = false;
+
+	if (sb && host && store_get(ctx->store, info->scope, sb) == 0 &&
+	    secret_store_find(secrets_default(), sb->name, sb->created_at, host, &got, NULL, 0) ==
+		0)
+		yes = strcmp(got.name, info->name) == 0 && strcmp(got.scope, info->scope) == 0 &&
+		      got.from_env == info->from_env;
+	free(sb);
+	return yes;
+}
+
 static unsigned h_set(struct sbxd_ctx *ctx, bool custom, const char *body, size_t len, json_t **out)
 {
 	struct api_secret_req rq;
@@ -221,7 +254,8 @@ static unsigned h_set(struct sbxd_ctx *ctx, bool custom, const char *body, size_
 				    .scope = rq.sandbox,
 				    .host = rq.host,
 				    .env = rq.env,
-				    .value = rq.value};
+				    .value = rq.value,
+				    .from_env = rq.from_env};
 	int rc = secret_store_set(secrets_default(), &spec, &info, &replaced, err, sizeof(err));
 	json_decref(root);
 	if (rc) {
@@ -230,6 +264,8 @@ static unsigned h_set(struct sbxd_ctx *ctx, bool custom, const char *body, size_
 	}
 	*out = secret_json(&info);
 	json_object_set_new(*out, "replaced", json_boolean(replaced));
+	if (rq.sandbox)
+		json_object_set_new(*out, "in_use", json_boolean(in_use(ctx, &info)));
 	return replaced ? 200 : 201;
 }
 

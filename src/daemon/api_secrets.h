@@ -26,13 +26,15 @@ struct api_secret_req {
 	const char *host;    /* custom: the host the key is sent to */
 	const char *env;     /* custom: the variable the guest sees the placeholder in */
 	const char *name;    /* custom: NULL derives it from host */
+	bool from_env;	     /* service: "source": "env" (a key from the host environment) */
 };
 
 /**
  * api_secret_parse() - the one parser of both POST bodies (untrusted bytes).
- * @custom: false for {"service", "value", "sandbox"?}; true for {"host", "env", "value",
- * "sandbox"?, "name"?}. Every member is a string without NUL bytes (sandbox and name may be
- * null); other members are refused. Values are not checked here (the store does).
+ * @custom: false for {"service", "value", "sandbox"?, "source"?: "user" | "env" (env needs
+ * sandbox)}; true for {"host", "env", "value", "sandbox"?, "name"?}. Every member is a string
+ * without NUL bytes (sandbox and name may be null); other members are refused. Values are not
+ * checked here (the store does).
  * @body: need not be NUL-terminated; @len bytes.
  * @root: receives the JSON document @rq's strings point into; json_decref() it when done.
  * @err: the 400 message on failure (@errlen bytes); it never quotes the value.

@@ -608,7 +608,8 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	}
 	/* The guest's only way out: the egress sockets exist before the VM can use them. */
 	char eerr_net[256];
-	if (egress_sandbox_add(sb->name, sb->run_dir, eerr_net, sizeof(eerr_net)) < 0) {
+	if (egress_sandbox_add(sb->name, sb->created_at, sb->run_dir, eerr_net, sizeof(eerr_net)) <
+	    0) {
 		sandbox_seterr(err, "cannot start %s: %s", sb->name, eerr_net);
 		rm_rf(sb->run_dir);
 		sb->run_dir[0] = '\0';

@@ -32,7 +32,8 @@ int supervisor_reattach(struct sbxd_ctx *ctx)
 				store_update_state(ctx->store, sb);
 			}
 			char eerr[256];
-			if (egress_sandbox_add(sb->name, sb->run_dir, eerr, sizeof(eerr)) < 0)
+			if (egress_sandbox_add(sb->name, sb->created_at, sb->run_dir, eerr,
+					       sizeof(eerr)) < 0)
 				sbx_log("sandbox %s: its guest has no network: %s", sb->name, eerr);
 			publish_reattach(ctx, sb);
 			sbx_log("reattached to sandbox %s (qemu pid %d, sbx-vhost pid %d)",

@@ -38,7 +38,7 @@ K3=custom-e2e-$RANDOM$RANDOM
 "$SBX" help | grep -q "^  secret VERB" && pass main-help-lists-secret || fail main-help-lists-secret
 "$SBX" reset --help | grep -q -- "--preserve-secrets" && pass reset-help || fail reset-help
 bad unknown-verb "sbx: secret: unknown verb 'frob' (see sbx secret --help)" "$SBX" secret frob
-bad scope-required "sbx: secret set: give -g (every sandbox) or a SANDBOX name" "$SBX" secret set
+bad scope-required "sbx: secret set: give -g (global) or a SANDBOX name" "$SBX" secret set
 bad argv-value-g "the key is never taken from the command line" "$SBX" secret set -g anthropic "$K1"
 bad argv-value-noscope "the key is never taken from the command line" "$SBX" secret set anthropic "$K1"
 bad argv-value-sb "the key is never taken from the command line" "$SBX" secret set sb1 anthropic "$K1"
@@ -50,7 +50,8 @@ bad ls-extra "sbx: secret ls: takes only --json" "$SBX" secret ls foo
 
 # ---- set from stdin (starts sbxd) ----
 out=$(printf '%s\n' "$K1" | "$SBX" secret set -g anthropic 2>&1)
-expect set-global "Stored secret anthropic for every sandbox" "$out"
+expect set-global "Stored secret anthropic for sandboxes created from now on
+(existing sandboxes keep what they have: sbx secret set SANDBOX ... for one)" "$out"
 [[ -S $sock ]] || {
 	fail sbxd-started "no socket"
 	exit 1
@@ -64,9 +65,9 @@ out=$(printf '%s\n' "$K1" | "$SBX" secret set -g nosuch 2>&1)
 r=$(api POST /v1/secrets '{"service":"nosuch","value":"v"}')
 [[ $(status "$r") == 400 && $r == *"known: anthropic"* ]] && pass api-unknown-400 || fail api-unknown-400 "$r"
 
-expect ls-row "global   service   api.anthropic.com   ANTHROPIC_API_KEY" \
-	"$("$SBX" secret ls | awk '$1=="anthropic"{print $2"   "$3"   "$4"   "$5}')"
-expect ls-header "SERVICE SCOPE KIND HOST ENV" "$("$SBX" secret ls | head -n 1 | tr -s " ")"
+expect ls-row "global   service   stored   api.anthropic.com   ANTHROPIC_API_KEY" \
+	"$("$SBX" secret ls | awk '$1=="anthropic"{print $2"   "$3"   "$4"   "$5"   "$6}')"
+expect ls-header "SERVICE SCOPE KIND SOURCE HOST ENV" "$("$SBX" secret ls | head -n 1 | tr -s " ")"
 "$SBX" secret ls --json | python3 -c 'import json,sys; a=json.load(sys.stdin); assert a[0]["service"]=="anthropic" and "value" not in a[0]' &&
 	pass ls-json || fail ls-json
 
@@ -85,13 +86,41 @@ expect set-scoped "Stored secret openai for sandbox sb1" "$out"
 out=$(printf '%s' "$K2" | "$SBX" secret set sb1 openai 2>&1)
 expect set-replaced "Replaced secret openai for sandbox sb1" "$out"
 expect ls-scoped "sb1" "$("$SBX" secret ls | awk '$1=="openai"{print $2}')"
+out=$(printf '%s\n' "$K1" | "$SBX" secret set -g anthropic 2>&1)
+expect set-global-replaced "Replaced secret anthropic (the sandboxes it applies to use the new key now)" "$out"
+
+# ---- global secrets apply to sandboxes created after; a key from the host environment ----
+# (sb1 was made after the global anthropic key: its sentinel is there; sb0 predates nothing)
+senv() { api GET "/v1/sandboxes/$1" | sed '$d' | python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin)["secret_env"])))'; }
+expect global-applies-to-later "ANTHROPIC_API_KEY OPENAI_API_KEY" "$(senv sb1)"
+sleep 1.1 # created_at has one-second steps: the next key is set strictly after sb1
+KG=google-e2e-$RANDOM$RANDOM
+printf '%s' "$KG" | "$SBX" secret set -g google >/dev/null 2>&1
+expect global-not-for-earlier "ANTHROPIC_API_KEY OPENAI_API_KEY" "$(senv sb1)"
+api POST /v1/sandboxes "{\"agent\":\"shell\",\"workspace\":\"$tmp/ws\",\"name\":\"sb2\"}" >/dev/null
+expect global-for-later "ANTHROPIC_API_KEY GEMINI_API_KEY GOOGLE_API_KEY" "$(senv sb2)"
+KE=sk-xai-e2e-$RANDOM$RANDOM
+r=$(api POST /v1/secrets "{\"service\":\"xai\",\"sandbox\":\"sb2\",\"value\":\"$KE\",\"source\":\"env\"}")
+[[ $(status "$r") == 201 && $r == *'"source":"env"'* && $r == *'"in_use":true'* ]] &&
+	pass host-env-stored || fail host-env-stored "$r"
+expect host-env-ls "sb2 service host env" "$("$SBX" secret ls | awk '$1=="xai"{print $2" "$3" "$4" "$5}')"
+r=$(api POST /v1/secrets "{\"service\":\"anthropic\",\"sandbox\":\"sb2\",\"value\":\"x$KE\",\"source\":\"env\"}")
+[[ $r == *'"in_use":false'* ]] && pass host-env-loses-to-global || fail host-env-loses-to-global "$r"
+r=$(api POST /v1/secrets "{\"service\":\"xai\",\"value\":\"$KE\",\"source\":\"env\"}")
+[[ $(status "$r") == 400 && $r == *"for one sandbox"* ]] && pass host-env-needs-sandbox ||
+	fail host-env-needs-sandbox "$r"
+r=$(api POST /v1/secrets "{\"service\":\"xai\",\"sandbox\":\"sb2\",\"value\":\"$KE\",\"source\":\"shell\"}")
+[[ $(status "$r") == 400 ]] && pass source-bad-400 || fail source-bad-400 "$r"
+leaks no-leak-env-key "$KE"
+"$SBX" rm sb2 >/dev/null 2>&1
+"$SBX" secret rm -g google >/dev/null 2>&1
 
 # ---- custom ----
 out=$(printf '%s' "$K3" | "$SBX" secret set-custom -g --host api.example.test --env EX_KEY 2>&1)
 ph=$(sed -n 's/^Placeholder (the sandbox sees it in EX_KEY): //p' <<<"$out")
 [[ $ph =~ ^sbx-ph-[0-9a-f]{32}$ ]] && pass custom-placeholder || fail custom-placeholder "$out"
-expect ls-custom "global custom api.example.test EX_KEY" \
-	"$("$SBX" secret ls | awk '$1=="api.example.test"{print $2" "$3" "$4" "$5}')"
+expect ls-custom "global custom stored api.example.test EX_KEY" \
+	"$("$SBX" secret ls | awk '$1=="api.example.test"{print $2" "$3" "$4" "$5" "$6}')"
 
 [[ -s $SBX_HOME/data/sbxd.log ]] && pass sbxd-log-exists || fail sbxd-log-exists
 leaks no-leak-k1 "$K1"

@@ -102,7 +102,7 @@ static inline int eh_allow(const char *const *hosts, size_t n)
  */
 static inline int eh_sandbox_start(char *err, size_t cap)
 {
-	if (egress_start() < 0 || egress_sandbox_add(EH_SANDBOX, eh_dir, err, cap) < 0)
+	if (egress_start() < 0 || egress_sandbox_add(EH_SANDBOX, INT64_MAX, eh_dir, err, cap) < 0)
 		return -1;
 	return 0;
 }

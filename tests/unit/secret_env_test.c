@@ -2,6 +2,7 @@
  * services, placeholders for custom secrets, scope and kind precedence), secret_env_json()
  * over a real store (never a value), and the CLI's merge under -e (cli_secret_env_merge). */
 #include "cli/secret_env.h"
+#include "cli/secret_hostenv.h"
 #include "daemon/secrets/env.h"
 #include "daemon/secrets/services.h"
 #include "daemon/secrets/store.h"
@@ -44,22 +45,22 @@ TEST(services_get_sentinel)
 {
 	struct secret_info l[] = {svc("anthropic", ""), svc("github", "box1")};
 	struct secret_env_var v[8];
-	size_t n = secret_env_compute(l, 2, "box1", v, 8);
+	size_t n = secret_env_compute(l, 2, "box1", INT64_MAX, v, 8);
 	CHECK_EQ(n, 3);
 	CHECK_STR(get(v, n, "ANTHROPIC_API_KEY"), "proxy-managed");
 	CHECK_STR(get(v, n, "GH_TOKEN"), "proxy-managed");
 	CHECK_STR(get(v, n, "GITHUB_TOKEN"), "proxy-managed");
 	/* another sandbox sees only the global one */
-	n = secret_env_compute(l, 2, "box2", v, 8);
+	n = secret_env_compute(l, 2, "box2", INT64_MAX, v, 8);
 	CHECK_EQ(n, 1);
 	CHECK_STR(v[0].name, "ANTHROPIC_API_KEY");
 	CHECK(get(v, n, "GH_TOKEN") == NULL);
 	/* no sandbox: globals only */
-	n = secret_env_compute(l, 2, NULL, v, 8);
+	n = secret_env_compute(l, 2, NULL, INT64_MAX, v, 8);
 	CHECK_EQ(n, 1);
 	/* unknown service names give nothing */
 	struct secret_info bad = svc("nosuch", "");
-	CHECK_EQ(secret_env_compute(&bad, 1, "box1", v, 8), 0);
+	CHECK_EQ(secret_env_compute(&bad, 1, "box1", INT64_MAX, v, 8), 0);
 }
 
 TEST(custom_gets_placeholder)
@@ -67,10 +68,10 @@ TEST(custom_gets_placeholder)
 	struct secret_info l[] = {custom("", "EXAMPLE_TOKEN", "sbx-ph-aaaa"),
 				  custom("other", "OTHER_TOKEN", "sbx-ph-bbbb")};
 	struct secret_env_var v[8];
-	size_t n = secret_env_compute(l, 2, "box1", v, 8);
+	size_t n = secret_env_compute(l, 2, "box1", INT64_MAX, v, 8);
 	CHECK_EQ(n, 1);
 	CHECK_STR(get(v, n, "EXAMPLE_TOKEN"), "sbx-ph-aaaa");
-	n = secret_env_compute(l, 2, "other", v, 8);
+	n = secret_env_compute(l, 2, "other", INT64_MAX, v, 8);
 	CHECK_EQ(n, 2);
 	CHECK_STR(get(v, n, "OTHER_TOKEN"), "sbx-ph-bbbb");
 }
@@ -82,22 +83,22 @@ TEST(precedence_and_bounds)
 				  svc("anthropic", ""), custom("", "X_TOKEN", "sbx-ph-global"),
 				  custom("box1", "X_TOKEN", "sbx-ph-mine")};
 	struct secret_env_var v[8];
-	size_t n = secret_env_compute(l, 4, "box1", v, 8);
+	size_t n = secret_env_compute(l, 4, "box1", INT64_MAX, v, 8);
 	CHECK_EQ(n, 2);
 	CHECK_STR(get(v, n, "ANTHROPIC_API_KEY"), "sbx-ph-own");
 	CHECK_STR(get(v, n, "X_TOKEN"), "sbx-ph-mine");
-	n = secret_env_compute(l, 4, "box2", v, 8);
+	n = secret_env_compute(l, 4, "box2", INT64_MAX, v, 8);
 	CHECK_STR(get(v, n, "ANTHROPIC_API_KEY"), "proxy-managed");
 	CHECK_STR(get(v, n, "X_TOKEN"), "sbx-ph-global");
 	/* own service beats own custom of the same variable */
 	struct secret_info m[] = {svc("openai", "box1"), custom("box1", "OPENAI_API_KEY", "p")};
-	n = secret_env_compute(m, 2, "box1", v, 8);
+	n = secret_env_compute(m, 2, "box1", INT64_MAX, v, 8);
 	CHECK_EQ(n, 1);
 	CHECK_STR(v[0].value, "proxy-managed");
 	/* never more than max */
 	struct secret_info g = svc("github", "");
-	CHECK_EQ(secret_env_compute(&g, 1, "box1", v, 1), 1);
-	CHECK_EQ(secret_env_compute(&g, 1, "box1", v, 0), 0);
+	CHECK_EQ(secret_env_compute(&g, 1, "box1", INT64_MAX, v, 1), 1);
+	CHECK_EQ(secret_env_compute(&g, 1, "box1", INT64_MAX, v, 0), 0);
 }
 
 TEST(json_from_store_holds_no_value)
@@ -118,7 +119,7 @@ TEST(json_from_store_holds_no_value)
 	CHECK_EQ(secret_store_set(s, &a, NULL, NULL, err, sizeof(err)), 0);
 	CHECK_EQ(secret_store_set(s, &c, &ci, NULL, err, sizeof(err)), 0);
 
-	json_t *j = secret_env_json(s, "box1");
+	json_t *j = secret_env_json(s, "box1", INT64_MAX);
 	CHECK(json_is_object(j));
 	CHECK_EQ(json_object_size(j), 2);
 	CHECK_STR(json_string_value(json_object_get(j, "ANTHROPIC_API_KEY")), "proxy-managed");
@@ -129,10 +130,10 @@ TEST(json_from_store_holds_no_value)
 	free(dump);
 	json_decref(j);
 
-	j = secret_env_json(s, "box2");
+	j = secret_env_json(s, "box2", INT64_MAX);
 	CHECK_EQ(json_object_size(j), 1);
 	json_decref(j);
-	j = secret_env_json(NULL, "box1");
+	j = secret_env_json(NULL, "box1", INT64_MAX);
 	CHECK(json_is_object(j) && json_object_size(j) == 0);
 	json_decref(j);
 
@@ -178,12 +179,70 @@ TEST(cli_merge_user_wins)
 	cli_secret_env_free(NULL);
 }
 
+/* A global secret set after the sandbox was created adds nothing to its environment; one
+ * from the host environment counts for its own sandbox only, below a stored custom one. */
+TEST(created_after_and_host_env)
+{
+	struct secret_info l[] = {svc("anthropic", ""), svc("openai", "box1"),
+				  custom("box2", "OPENAI_API_KEY", "sbx-ph-1")};
+	struct secret_env_var v[8];
+
+	l[0].created_at = 100;
+	l[1].from_env = true;
+	size_t n = secret_env_compute(l, 3, "box1", 99, v, 8);
+	CHECK(get(v, n, "ANTHROPIC_API_KEY") == NULL);
+	CHECK_STR(get(v, n, "OPENAI_API_KEY"), "proxy-managed");
+	n = secret_env_compute(l, 3, "box1", 100, v, 8);
+	CHECK_STR(get(v, n, "ANTHROPIC_API_KEY"), "proxy-managed");
+	n = secret_env_compute(l, 3, "box2", 100, v, 8);
+	CHECK_STR(get(v, n, "OPENAI_API_KEY"), "sbx-ph-1");
+	/* own env-sourced service below a global custom naming the same variable */
+	struct secret_info m[] = {svc("openai", "box1"), custom("", "OPENAI_API_KEY", "sbx-ph-2")};
+	m[0].from_env = true;
+	n = secret_env_compute(m, 2, "box1", INT64_MAX, v, 8);
+	CHECK_STR(get(v, n, "OPENAI_API_KEY"), "sbx-ph-2");
+}
+
+/* A stand-in environment for cli_host_env_keys(). */
+static char *fake_env(const char *name)
+{
+	static char anth[] = "sk-ant-host", gh1[] = "proxy-managed", gh2[] = "ghp_host",
+		    bad[] = "two\nlines", ph[] = "sbx-ph-0123";
+	if (strcmp(name, "ANTHROPIC_API_KEY") == 0)
+		return anth;
+	if (strcmp(name, "GH_TOKEN") == 0) /* a sentinel (inside a sandbox): skipped */
+		return gh1;
+	if (strcmp(name, "GITHUB_TOKEN") == 0)
+		return gh2;
+	if (strcmp(name, "OPENAI_API_KEY") == 0)
+		return bad;
+	if (strcmp(name, "GEMINI_API_KEY") == 0)
+		return ph;
+	return NULL;
+}
+
+/* Which host variables hand sbxd a key: the first usable one per service. */
+TEST(host_env_keys)
+{
+	struct cli_host_key k[16];
+	size_t n = cli_host_env_keys(fake_env, k, 16);
+	CHECK_EQ(n, 2);
+	CHECK_STR(k[0].service, "anthropic");
+	CHECK_STR(k[0].var, "ANTHROPIC_API_KEY");
+	CHECK_STR(k[0].value, "sk-ant-host");
+	CHECK_STR(k[1].service, "github");
+	CHECK_STR(k[1].var, "GITHUB_TOKEN");
+	CHECK_EQ(cli_host_env_keys(fake_env, k, 1), 1);
+}
+
 int main(void)
 {
 	RUN(services_get_sentinel);
 	RUN(custom_gets_placeholder);
 	RUN(precedence_and_bounds);
+	RUN(created_after_and_host_env);
 	RUN(json_from_store_holds_no_value);
 	RUN(cli_merge_user_wins);
+	RUN(host_env_keys);
 	T_EXIT();
 }

@@ -138,12 +138,13 @@ TEST(round_trip_and_mode)
 	CHECK_EQ(secret_store_list(s2, &all, &n), 0);
 	CHECK_EQ(n, 2);
 	free(all);
-	CHECK_EQ(secret_store_find(s2, "sb1", "api.openai.com", NULL, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s2, "sb1", INT64_MAX, "api.openai.com", NULL, v, sizeof(v)), 0);
 	CHECK_STR(v, "sk-openai-sb1");
-	CHECK_EQ(secret_store_find(s2, "sb2", "api.openai.com", NULL, v, sizeof(v)), 1);
-	CHECK_EQ(secret_store_find(s2, NULL, "api.anthropic.com", NULL, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s2, "sb2", INT64_MAX, "api.openai.com", NULL, v, sizeof(v)), 1);
+	CHECK_EQ(secret_store_find(s2, NULL, INT64_MAX, "api.anthropic.com", NULL, v, sizeof(v)),
+		 0);
 	CHECK_STR(v, "sk-ant-global");
-	CHECK_EQ(secret_store_find(s2, NULL, "api.anthropic.com", NULL, v, 10), -1);
+	CHECK_EQ(secret_store_find(s2, NULL, INT64_MAX, "api.anthropic.com", NULL, v, 10), -1);
 	secret_store_close(s2);
 }
 
@@ -173,18 +174,19 @@ TEST(atomic_rewrite_and_replace)
 	CHECK_EQ(n, 1);
 	free(all);
 	/* github's two hosts */
-	CHECK_EQ(secret_store_find(s, NULL, "api.github.com", NULL, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s, NULL, INT64_MAX, "api.github.com", NULL, v, sizeof(v)), 0);
 	CHECK_STR(v, "ghp_two");
-	CHECK_EQ(secret_store_find(s, "any", "github.com", NULL, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s, "any", INT64_MAX, "github.com", NULL, v, sizeof(v)), 0);
 	CHECK_STR(v, "ghp_two");
-	CHECK_EQ(secret_store_find(s, NULL, "gist.github.com", NULL, v, sizeof(v)), 1);
+	CHECK_EQ(secret_store_find(s, NULL, INT64_MAX, "gist.github.com", NULL, v, sizeof(v)), 1);
 
 	/* a failed write leaves memory and file as they were */
 	chmod(dir, 0500);
 	if (access(dir, W_OK) != 0) { /* not root */
 		sp.value = "ghp_three";
 		CHECK_EQ(secret_store_set(s, &sp, NULL, NULL, err, sizeof(err)), 500);
-		CHECK_EQ(secret_store_find(s, NULL, "github.com", NULL, v, sizeof(v)), 0);
+		CHECK_EQ(secret_store_find(s, NULL, INT64_MAX, "github.com", NULL, v, sizeof(v)),
+			 0);
 		CHECK_STR(v, "ghp_two");
 	}
 	chmod(dir, 0700);
@@ -199,20 +201,24 @@ TEST(sandbox_beats_global)
 
 	CHECK_EQ(set_svc(s, "anthropic", "sb1", "key-sb1"), 0); /* set first: order is no help */
 	CHECK_EQ(set_svc(s, "anthropic", "", "key-global"), 0);
-	CHECK_EQ(secret_store_find(s, "sb1", "api.anthropic.com", &info, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s, "sb1", INT64_MAX, "api.anthropic.com", &info, v, sizeof(v)),
+		 0);
 	CHECK_STR(v, "key-sb1");
 	CHECK_STR(info.scope, "sb1");
-	CHECK_EQ(secret_store_find(s, "sb2", "api.anthropic.com", &info, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s, "sb2", INT64_MAX, "api.anthropic.com", &info, v, sizeof(v)),
+		 0);
 	CHECK_STR(v, "key-global");
-	CHECK_EQ(secret_store_find(s, NULL, "api.anthropic.com", NULL, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s, NULL, INT64_MAX, "api.anthropic.com", NULL, v, sizeof(v)), 0);
 	CHECK_STR(v, "key-global");
 	/* removing a sandbox's secrets leaves the global one */
 	CHECK_EQ(secret_store_remove_scope(s, "sb1", err, sizeof(err)), 1);
-	CHECK_EQ(secret_store_find(s, "sb1", "api.anthropic.com", NULL, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s, "sb1", INT64_MAX, "api.anthropic.com", NULL, v, sizeof(v)),
+		 0);
 	CHECK_STR(v, "key-global");
 	CHECK_EQ(secret_store_remove(s, "anthropic", "sb1", err, sizeof(err)), 1);
 	CHECK_EQ(secret_store_remove(s, "anthropic", NULL, err, sizeof(err)), 0);
-	CHECK_EQ(secret_store_find(s, "sb1", "api.anthropic.com", NULL, v, sizeof(v)), 1);
+	CHECK_EQ(secret_store_find(s, "sb1", INT64_MAX, "api.anthropic.com", NULL, v, sizeof(v)),
+		 1);
 	CHECK(strstr(slurp(path), "key-global") == NULL);
 	secret_store_close(s);
 }
@@ -240,12 +246,12 @@ TEST(custom_placeholders)
 	sp.value = "ex-2";
 	CHECK_EQ(secret_store_set(s, &sp, &c, NULL, err, sizeof(err)), 0);
 	CHECK_STR(c.placeholder, b.placeholder);
-	CHECK_EQ(secret_store_find(s, "x", "api.example.com", &info, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s, "x", INT64_MAX, "api.example.com", &info, v, sizeof(v)), 0);
 	CHECK_EQ(info.kind, SECRET_CUSTOM);
 	CHECK_STR(info.env, "EXAMPLE_KEY");
 	secret_store_close(s);
 	CHECK_EQ(secret_store_open(path, &s2, err, sizeof(err)), 0);
-	CHECK_EQ(secret_store_find(s2, NULL, "api.example.com", &info, v, sizeof(v)), 0);
+	CHECK_EQ(secret_store_find(s2, NULL, INT64_MAX, "api.example.com", &info, v, sizeof(v)), 0);
 	CHECK(strcmp(info.placeholder, a.placeholder) == 0 ||
 	      strcmp(info.placeholder, b.placeholder) == 0);
 	/* a custom secret may not take a service's name */
@@ -322,6 +328,97 @@ TEST(reset_and_bad_file)
 	secret_store_close(s);
 }
 
+/* A global secret applies to sandboxes created at or after it was set; replacing its value
+ * keeps that time (a rotated key reaches the same sandboxes); a sandbox's own applies at once. */
+TEST(global_applies_to_later_sandboxes)
+{
+	struct secret_store *s = open_fresh();
+	struct secret_info info;
+	char v[SECRET_VALUE_MAX + 1];
+
+	CHECK_EQ(set_svc(s, "anthropic", "", "key-global"), 0);
+	CHECK_EQ(secret_store_find(s, "sb1", INT64_MAX, "api.anthropic.com", &info, v, sizeof(v)),
+		 0);
+	int64_t set_at = info.created_at;
+	CHECK(set_at > 0);
+	/* created before the secret: not applied; at the same second or later: applied */
+	CHECK_EQ(secret_store_find(s, "old", set_at - 1, "api.anthropic.com", NULL, v, sizeof(v)),
+		 1);
+	CHECK_EQ(secret_store_find(s, "new", set_at, "api.anthropic.com", NULL, v, sizeof(v)), 0);
+	CHECK_STR(v, "key-global");
+	CHECK(!secret_applies(&info, "old", set_at - 1));
+	CHECK(secret_applies(&info, "new", set_at));
+	/* the sandbox's own secret applies whenever it was created */
+	CHECK_EQ(set_svc(s, "anthropic", "old", "key-old"), 0);
+	CHECK_EQ(secret_store_find(s, "old", set_at - 1, "api.anthropic.com", NULL, v, sizeof(v)),
+		 0);
+	CHECK_STR(v, "key-old");
+	/* a replaced global keeps its time */
+	sleep(1);
+	CHECK_EQ(set_svc(s, "anthropic", "", "key-rotated"), 0);
+	CHECK_EQ(secret_store_find(s, "new", set_at, "api.anthropic.com", &info, v, sizeof(v)), 0);
+	CHECK_STR(v, "key-rotated");
+	CHECK_EQ(info.created_at, set_at);
+	secret_store_close(s);
+}
+
+/* A key from the host environment (sbx create): the weakest; never replaces a stored one,
+ * survives a reload, and is replaced by a key the user sets for that sandbox. */
+TEST(host_env_is_weakest)
+{
+	struct secret_store *s = open_fresh(), *s2 = NULL;
+	struct secret_spec env = {.kind = SECRET_SERVICE,
+				  .name = "anthropic",
+				  .scope = "sb1",
+				  .value = "key-env",
+				  .from_env = true};
+	struct secret_info info;
+	bool replaced = true;
+	char v[SECRET_VALUE_MAX + 1];
+
+	CHECK_EQ(secret_store_set(s, &env, &info, &replaced, err, sizeof(err)), 0);
+	CHECK(info.from_env);
+	CHECK(!replaced);
+	CHECK_EQ(secret_store_find(s, "sb1", INT64_MAX, "api.anthropic.com", &info, v, sizeof(v)),
+		 0);
+	CHECK_STR(v, "key-env");
+	CHECK(info.from_env);
+	/* not for other sandboxes */
+	CHECK_EQ(secret_store_find(s, "sb2", INT64_MAX, "api.anthropic.com", NULL, v, sizeof(v)),
+		 1);
+	/* a global one applying to sb1 beats it; one set after sb1 was made does not apply */
+	CHECK_EQ(set_svc(s, "anthropic", "", "key-global"), 0);
+	CHECK_EQ(secret_store_find(s, "sb1", INT64_MAX, "api.anthropic.com", &info, v, sizeof(v)),
+		 0);
+	CHECK_STR(v, "key-global");
+	CHECK_EQ(secret_store_find(s, "sb1", 1, "api.anthropic.com", &info, v, sizeof(v)), 0);
+	CHECK_STR(v, "key-env");
+	/* reload keeps the source */
+	CHECK(strstr(slurp(path), "\"source\":\"env\"") != NULL ||
+	      strstr(slurp(path), "\"source\": \"env\"") != NULL);
+	CHECK_EQ(secret_store_open(path, &s2, err, sizeof(err)), 0);
+	CHECK_EQ(secret_store_find(s2, "sb1", 1, "api.anthropic.com", &info, v, sizeof(v)), 0);
+	CHECK(info.from_env);
+	secret_store_close(s2);
+	/* the user's own key replaces it, and a later env key does not replace the user's */
+	CHECK_EQ(set_svc(s, "anthropic", "sb1", "key-user"), 0);
+	env.value = "key-env2";
+	CHECK_EQ(secret_store_set(s, &env, &info, &replaced, err, sizeof(err)), 0);
+	CHECK(!info.from_env);
+	CHECK(!replaced);
+	CHECK_EQ(secret_store_find(s, "sb1", 1, "api.anthropic.com", &info, v, sizeof(v)), 0);
+	CHECK_STR(v, "key-user");
+	/* only a service's key, only for a sandbox */
+	env.scope = "";
+	CHECK_EQ(secret_store_set(s, &env, NULL, NULL, err, sizeof(err)), 400);
+	env.scope = "sb3";
+	env.kind = SECRET_CUSTOM;
+	env.host = "api.example.com";
+	env.env = "EX";
+	CHECK_EQ(secret_store_set(s, &env, NULL, NULL, err, sizeof(err)), 400);
+	secret_store_close(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -332,6 +429,8 @@ int main(void)
 	RUN(round_trip_and_mode);
 	RUN(atomic_rewrite_and_replace);
 	RUN(sandbox_beats_global);
+	RUN(global_applies_to_later_sandboxes);
+	RUN(host_env_is_weakest);
 	RUN(custom_placeholders);
 	RUN(bad_input_refused);
 	RUN(reset_and_bad_file);

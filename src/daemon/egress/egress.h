@@ -7,6 +7,7 @@
 #define SBX_DAEMON_EGRESS_EGRESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /**
  * egress_start() - start the egress thread (once, at sbxd start, after netpol_init()).
@@ -16,12 +17,13 @@ int egress_start(void);
 
 /**
  * egress_sandbox_add() - listen on "<@run_dir>/vsock.sock_<port>" for each egress port of
- * sandbox @name and for CA_PORT (src/proto/ca.h: the CA handout, tls_ca_default()),
- * replacing stale socket files, and serve them. Called before the VM boots
- * and for every VM reattached after an sbxd restart. Return: 0, or -1 with @err (size
- * @errlen) set.
+ * sandbox @name (created at @created: which global secrets apply to it) and for CA_PORT
+ * (src/proto/ca.h: the CA handout, tls_ca_default()), replacing stale socket files, and
+ * serve them. Called before the VM boots and for every VM reattached after an sbxd restart.
+ * Return: 0, or -1 with @err (size @errlen) set.
  */
-int egress_sandbox_add(const char *name, const char *run_dir, char *err, size_t errlen);
+int egress_sandbox_add(const char *name, int64_t created, const char *run_dir, char *err,
+		       size_t errlen);
 
 /**
  * egress_sandbox_remove() - stop serving @name: its listeners and every connection of it are

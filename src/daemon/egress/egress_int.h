@@ -33,6 +33,7 @@ struct eg_conn;
 /* One sandbox being served. */
 struct eg_sandbox {
 	char name[64];
+	int64_t created; /* created_at: global secrets set later do not apply */
 	int lfd[EG_KINDS];
 	struct dns_pool *pool;
 	struct eg_conn *conns; /* every open connection of it */

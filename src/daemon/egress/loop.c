@@ -30,6 +30,7 @@ static const unsigned kind_port[EG_KINDS] = {EGRESS_PORT_PROXY, EGRESS_PORT_TRAN
 /* What an API thread hands the egress thread: a sandbox's name and (to add) its listeners. */
 struct eg_cmd {
 	char name[64];
+	int64_t created; /* the sandbox's created_at */
 	int lfd[EG_KINDS];
 };
 
@@ -290,6 +291,7 @@ static void do_add(void *arg)
 		return;
 	}
 	snprintf(sb->name, sizeof(sb->name), "%s", cm->name);
+	sb->created = cm->created;
 	for (int k = 0; k < EG_KINDS; k++) {
 		sb->lfd[k] = cm->lfd[k];
 		evloop_add(loop, sb->lfd[k], EPOLLIN, on_accept, sb);
@@ -343,9 +345,10 @@ static int listen_at(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-int egress_sandbox_add(const char *name, const char *run_dir, char *err, size_t errlen)
+int egress_sandbox_add(const char *name, int64_t created, const char *run_dir, char *err,
+		       size_t errlen)
 {
-	struct eg_cmd cm = {0};
+	struct eg_cmd cm = {.created = created};
 	char path[PATH_MAX];
 
 	if (!thread) {

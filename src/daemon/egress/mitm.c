@@ -101,7 +101,9 @@ static int find_secret(const struct eg_conn *c, struct secret_info *info, char *
 
 	if (!s || !tls_ca_default() || !c->host[0])
 		return -1;
-	return secret_store_find(s, c->sb->name, c->host, info, value, vlen) == 0 ? 0 : -1;
+	return secret_store_find(s, c->sb->name, c->sb->created, c->host, info, value, vlen) == 0
+		   ? 0
+		   : -1;
 }
 
 bool eg_mitm_wanted(const struct eg_conn *c)

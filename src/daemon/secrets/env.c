@@ -40,30 +40,29 @@ static void env_of(const struct secret_info *e, struct secret_env_var *out, size
 		env_put(out, n, max, svc->env[j], SECRET_SENTINEL);
 }
 
+/* The tier of @e as secret_store_find() ranks them: 0 from the host environment, 1 global
+ * custom, 2 global service, 3 own custom, 4 own service. */
+static int tier(const struct secret_info *e)
+{
+	if (e->from_env)
+		return 0;
+	return (e->scope[0] ? 3 : 1) + (e->kind == SECRET_SERVICE);
+}
+
 size_t secret_env_compute(const struct secret_info *list, size_t n, const char *sandbox,
-			  struct secret_env_var *out, size_t max)
+			  int64_t created, struct secret_env_var *out, size_t max)
 {
 	size_t used = 0;
 
-	/* weakest first, so stronger ones overwrite: global custom, global service,
-	 * own custom, own service */
-	for (int pass = 0; pass < 4; pass++) {
-		bool own = pass >= 2;
-		enum secret_kind kind = pass % 2 ? SECRET_SERVICE : SECRET_CUSTOM;
-		for (size_t i = 0; i < n; i++) {
-			const struct secret_info *e = &list[i];
-			if (e->kind != kind)
-				continue;
-			if (own ? !(sandbox && e->scope[0] && strcmp(e->scope, sandbox) == 0)
-				: e->scope[0] != '\0')
-				continue;
-			env_of(e, out, &used, max);
-		}
-	}
+	/* weakest first, so stronger ones overwrite */
+	for (int pass = 0; pass < 5; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (tier(&list[i]) == pass && secret_applies(&list[i], sandbox, created))
+				env_of(&list[i], out, &used, max);
 	return used;
 }
 
-json_t *secret_env_json(struct secret_store *s, const char *sandbox)
+json_t *secret_env_json(struct secret_store *s, const char *sandbox, int64_t created)
 {
 	struct secret_info *list = NULL;
 	size_t n = 0;
@@ -82,7 +81,7 @@ json_t *secret_env_json(struct secret_store *s, const char *sandbox)
 		json_decref(j);
 		return NULL;
 	}
-	size_t nv = secret_env_compute(list, n, sandbox, vars, max);
+	size_t nv = secret_env_compute(list, n, sandbox, created, vars, max);
 	for (size_t i = 0; i < nv; i++)
 		json_object_set_new(j, vars[i].name, json_string(vars[i].value));
 	free(vars);

@@ -18,16 +18,16 @@ struct secret_env_var {
 
 /**
  * secret_env_compute() - the variables the secrets @list (@n of them) imply for sandbox
- * @sandbox: for each secret that applies to it (scoped to @sandbox, or global), every
+ * @sandbox created at @created: for each secret that applies to it (secret_applies()), every
  * variable of its service (services.h) = SECRET_SENTINEL, or, for a custom secret, its
- * variable = its placeholder. When two secrets name one variable, a secret scoped to
- * @sandbox beats a global one and, within a scope, a service beats a custom secret (as
- * secret_store_find() picks them).
+ * variable = its placeholder. When two secrets name one variable, the one
+ * secret_store_find() would pick wins (the sandbox's own, then global, then the host
+ * environment's; within a tier a service beats a custom secret).
  * @out: room for @max variables; each name appears once, in the order first set.
  * Return: how many were written (at most @max).
  */
 size_t secret_env_compute(const struct secret_info *list, size_t n, const char *sandbox,
-			  struct secret_env_var *out, size_t max);
+			  int64_t created, struct secret_env_var *out, size_t max);
 
 struct json_t;
 
@@ -36,6 +36,6 @@ struct json_t;
  * {"VAR": "value", ...} (empty when @s is NULL or holds none that apply).
  * Return: the object (caller decrefs), or NULL when out of memory.
  */
-struct json_t *secret_env_json(struct secret_store *s, const char *sandbox);
+struct json_t *secret_env_json(struct secret_store *s, const char *sandbox, int64_t created);
 
 #endif

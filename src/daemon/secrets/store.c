@@ -133,6 +133,8 @@ static json_t *entry_json(const struct entry *e)
 			      e->info.kind == SECRET_CUSTOM ? "custom" : "service", "name",
 			      e->info.name, "scope", e->info.scope, "value", e->value, "created_at",
 			      (json_int_t)e->info.created_at);
+	if (o && e->info.from_env)
+		json_object_set_new(o, "source", json_string("env"));
 	if (o && e->info.kind == SECRET_CUSTOM) {
 		json_object_set_new(o, "host", json_string(e->info.host));
 		json_object_set_new(o, "env", json_string(e->info.env));
@@ -219,13 +221,20 @@ static const char *jstr(json_t *o, const char *key)
 static int entry_load(json_t *o, struct entry *e)
 {
 	const char *kind = jstr(o, "kind"), *name = jstr(o, "name"), *scope = jstr(o, "scope"),
-		   *value = jstr(o, "value");
+		   *value = jstr(o, "value"), *source = jstr(o, "source");
 	json_t *ts = json_object_get(o, "created_at");
 
 	memset(e, 0, sizeof(*e));
 	if (!kind || !name || !scope || !value || !json_is_integer(ts) ||
 	    !secret_name_valid(name) || !scope_valid(scope) || !secret_value_valid(value))
 		return -1;
+	if (source && strcmp(source, "env") == 0) {
+		if (strcmp(kind, "service") != 0 || !scope[0])
+			return -1;
+		e->info.from_env = true;
+	} else if (source) {
+		return -1;
+	}
 	if (strcmp(kind, "service") == 0) {
 		if (!secret_service_find(name))
 			return -1;
@@ -381,6 +390,9 @@ static int spec_check(const struct secret_spec *spec, struct entry *e, char *err
 			      "bad value: give 1..%d bytes of printable ASCII, no control "
 			      "characters or newlines, no leading or trailing space",
 			      SECRET_VALUE_MAX);
+	if (spec->from_env && (spec->kind != SECRET_SERVICE || !scope[0]))
+		return seterr(err, errlen, 400,
+			      "a key from the host environment is a service's, for one sandbox");
 	if (spec->kind == SECRET_SERVICE) {
 		if (!secret_service_find(name)) {
 			secret_service_names(names, sizeof(names));
@@ -420,6 +432,7 @@ static int spec_check(const struct secret_spec *spec, struct entry *e, char *err
 		snprintf(e->info.env, sizeof(e->info.env), "%s", spec->env);
 	}
 	e->info.kind = spec->kind;
+	e->info.from_env = spec->from_env;
 	snprintf(e->info.name, sizeof(e->info.name), "%.63s", name);
 	snprintf(e->info.scope, sizeof(e->info.scope), "%s", scope);
 	e->info.created_at = (int64_t)time(NULL);
@@ -445,6 +458,15 @@ int secret_store_set(struct secret_store *s, const struct secret_spec *spec,
 			    ne.info.name);
 		goto out;
 	}
+	if (at >= 0 && ne.info.from_env && !s->e[at].info.from_env) {
+		if (out) /* the user's own key stays; the environment's is not used */
+			*out = s->e[at].info;
+		if (replaced)
+			*replaced = false;
+		goto out;
+	}
+	if (at >= 0)
+		ne.info.created_at = s->e[at].info.created_at;
 	if (ne.info.kind == SECRET_CUSTOM) {
 		if (at >= 0)
 			memcpy(ne.info.placeholder, s->e[at].info.placeholder, SECRET_PH_MAX);
@@ -501,16 +523,24 @@ int secret_store_list(struct secret_store *s, struct secret_info **out, size_t *
 	return 0;
 }
 
-/* How well @e fits (sandbox, host): 0 not at all, higher is better. */
-static int match_rank(const struct entry *e, const char *sandbox, const char *host)
+bool secret_applies(const struct secret_info *e, const char *sandbox, int64_t created)
+{
+	if (e->scope[0] == '\0')
+		return e->created_at <= created;
+	return sandbox && strcmp(e->scope, sandbox) == 0;
+}
+
+/* How well @e fits (sandbox, host): 0 not at all, higher is better: from the host
+ * environment 1, global 2-3, the sandbox's own 4-5 (+1 for a service's key). */
+static int match_rank(const struct entry *e, const char *sandbox, int64_t created, const char *host)
 {
 	int r;
-	if (e->info.scope[0] == '\0')
-		r = 1;
-	else if (sandbox && strcmp(e->info.scope, sandbox) == 0)
-		r = 3;
-	else
+	if (!secret_applies(&e->info, sandbox, created))
 		return 0;
+	if (e->info.from_env)
+		r = 0;
+	else
+		r = e->info.scope[0] ? 4 : 2;
 	if (e->info.kind == SECRET_SERVICE) {
 		if (!secret_service_has_host(secret_service_find(e->info.name), host))
 			return 0;
@@ -522,8 +552,8 @@ static int match_rank(const struct entry *e, const char *sandbox, const char *ho
 	return strlen(e->info.host) == n && strncasecmp(e->info.host, host, n) == 0 ? r : 0;
 }
 
-int secret_store_find(struct secret_store *s, const char *sandbox, const char *host,
-		      struct secret_info *info, char *value, size_t vlen)
+int secret_store_find(struct secret_store *s, const char *sandbox, int64_t created,
+		      const char *host, struct secret_info *info, char *value, size_t vlen)
 {
 	int best = 0;
 	long at = -1;
@@ -534,7 +564,7 @@ int secret_store_find(struct secret_store *s, const char *sandbox, const char *h
 		return 1;
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->n; i++) {
-		int r = match_rank(&s->e[i], sandbox, host);
+		int r = match_rank(&s->e[i], sandbox, created, host);
 		if (r > best) {
 			best = r;
 			at = (long)i;

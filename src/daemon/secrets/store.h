@@ -26,7 +26,9 @@ struct secret_info {
 	char host[SECRET_HOST_MAX];	 /* custom only ("" for a service: see services.h) */
 	char env[SECRET_ENV_MAX];	 /* custom only */
 	char placeholder[SECRET_PH_MAX]; /* custom only: what the guest sees in env */
-	int64_t created_at;		 /* unix seconds */
+	int64_t created_at;		 /* unix seconds; kept when the value is replaced */
+	bool from_env;			 /* a service's key taken from the host environment
+					    of `sbx create` (weakest; never replaces a stored one) */
 };
 
 /* What to store: a service secret (name, scope) or a custom one (also host, env). */
@@ -37,6 +39,7 @@ struct secret_spec {
 	const char *host;  /* custom only */
 	const char *env;   /* custom only */
 	const char *value; /* NUL-terminated */
+	bool from_env;	   /* service, scoped to a sandbox: from the host environment */
 };
 
 struct secret_store;
@@ -78,10 +81,13 @@ bool secret_env_valid(const char *e);
 bool secret_host_valid(const char *h);
 
 /**
- * secret_store_set() - add @spec, replacing the secret of the same name and scope (a
- * custom one keeps its placeholder), and rewrite the file. Service names must be known
- * (services.h); a custom name must not be a service's name.
- * @out: the stored secret (no value); @replaced: whether one was replaced (may be NULL).
+ * secret_store_set() - add @spec, replacing the secret of the same name and scope (which
+ * keeps its created_at and, if custom, its placeholder), and rewrite the file. Service names
+ * must be known (services.h); a custom name must not be a service's name. A @spec from_env
+ * must be a service scoped to a sandbox, and never replaces a secret the user stored there:
+ * then nothing changes and @out gets the stored one.
+ * @out: the secret now under that name and scope (no value); @replaced: whether one was
+ * replaced (may be NULL).
  * Return: 0, or 400 (bad input) / 500 (file) with @err set; the store is unchanged then.
  */
 int secret_store_set(struct secret_store *s, const struct secret_spec *spec,
@@ -95,13 +101,21 @@ int secret_store_list(struct secret_store *s, struct secret_info **out, size_t *
 
 /**
  * secret_store_find() - the secret to use for a connection of sandbox @sandbox (NULL: none)
- * to @host: a secret scoped to @sandbox beats a global one; within a scope a service's key
- * beats a custom one. @info (may be NULL) gets the secret, @value (@vlen bytes, at least
+ * to @host. A global secret applies only to sandboxes created at or after it was set
+ * (@created: the sandbox's created_at). A secret the user stored for @sandbox beats a global
+ * one, which beats one taken from the host environment; within a tier a service's key beats
+ * a custom one. @info (may be NULL) gets the secret, @value (@vlen bytes, at least
  * SECRET_VALUE_MAX + 1; may be NULL) its value.
  * Return: 0 found, 1 none, -1 @vlen too small.
  */
-int secret_store_find(struct secret_store *s, const char *sandbox, const char *host,
-		      struct secret_info *info, char *value, size_t vlen);
+int secret_store_find(struct secret_store *s, const char *sandbox, int64_t created,
+		      const char *host, struct secret_info *info, char *value, size_t vlen);
+
+/**
+ * secret_applies() - whether @e is in force for sandbox @sandbox created at @created: scoped
+ * to it, or global and set at or before @created.
+ */
+bool secret_applies(const struct secret_info *e, const char *sandbox, int64_t created);
 
 /**
  * secret_store_remove() - remove the secret @name of scope @scope (NULL/"": global).
