@@ -38,6 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_str(rq.host, size);
 		check_str(rq.env, size);
 		check_str(rq.name, size);
+		if (rq.from_env && (custom || !rq.sandbox))
+			abort(); /* a host-environment key is a service's, for one sandbox */
 		check_str(rq.service, size);
 		if (rq.sandbox && !rq.sandbox[0])
 			abort();
