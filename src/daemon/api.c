@@ -206,24 +206,39 @@ static int parse_mounts(json_t *o, struct sandbox_create_req *cr, char *err)
 	return 0;
 }
 
+json_t *api_body_object(const char *body, size_t len, enum api_body_mode mode, char *err,
+			size_t errlen)
+{
+	bool secret = mode == API_BODY_SECRET;
+	json_error_t jerr;
+	json_t *o = json_loadb(body ? body : "", body ? len : 0,
+			       secret ? JSON_REJECT_DUPLICATES : 0, &jerr);
+
+	if (json_is_object(o))
+		return o;
+	if (secret) {
+		snprintf(err, errlen, "bad request: body is not a JSON object (see docs/API.md)");
+	} else {
+		snprintf(err, errlen,
+			 "bad request: body is not a JSON object: %s (see docs/API.md)",
+			 o ? "not an object" : jerr.text);
+		sbx_oneline(err); /* jansson quotes the body */
+	}
+	json_decref(o);
+	return NULL;
+}
+
 int api_create_parse(const char *body, size_t len, struct sandbox_create_req *cr, json_t **root,
 		     char *err)
 {
-	json_error_t jerr;
 	const char *bad = NULL;
 
 	memset(cr, 0, sizeof(*cr));
 	cr->n_mounts = -1;
 	*root = NULL;
-	json_t *o = json_loadb(body ? body : "", body ? len : 0, 0, &jerr);
-	if (!o || !json_is_object(o)) {
-		snprintf(err, SBX_ERR_MAX,
-			 "bad request: body is not a JSON object: %s (see docs/API.md)",
-			 o ? "not an object" : jerr.text);
-		sbx_oneline(err); /* jansson quotes the body */
-		json_decref(o);
+	json_t *o = api_body_object(body, len, API_BODY_PLAIN, err, SBX_ERR_MAX);
+	if (!o)
 		return -1;
-	}
 	if (opt_str(o, "agent", &cr->agent) < 0)
 		bad = "agent";
 	else if (opt_str(o, "workspace", &cr->workspace) < 0)

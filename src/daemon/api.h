@@ -11,6 +11,26 @@
 
 struct api;
 
+/* How api_body_object() parses a body and words its error. */
+enum api_body_mode {
+	API_BODY_PLAIN,	 /* jansson's defaults; its error text goes into the message */
+	API_BODY_SECRET, /* duplicate members rejected; the message never quotes the body */
+};
+
+/**
+ * api_body_object() - parse a request body (untrusted client bytes) that must be a JSON object.
+ * @body:   the body, need not be NUL-terminated; NULL means empty.
+ * @len:    its length.
+ * @mode:   API_BODY_PLAIN, or API_BODY_SECRET for bodies that carry a secret value.
+ * @err:    one line on failure: "bad request: body is not a JSON object: <why> (see
+ *          docs/API.md)", or without ": <why>" in API_BODY_SECRET mode (jansson's text may
+ *          quote the body, hence the value).
+ * @errlen: size of @err.
+ * Return: the object (json_decref() it), or NULL with @err set.
+ */
+json_t *api_body_object(const char *body, size_t len, enum api_body_mode mode, char *err,
+			size_t errlen);
+
 /**
  * api_start() - serve the API on the listening unix socket @listen_fd.
  * Return: 0 with *@out set, or -1 with an error printed.

@@ -2,6 +2,7 @@
  * query arguments are checked here, answers shaped here; every change goes through netpol.c.
  * Never builds SQL, never holds a snapshot beyond one request. */
 #include "daemon/api_policy.h"
+#include "daemon/api.h"
 #include "common/err.h"
 #include "daemon/netpol.h"
 #include "daemon/policy/addr.h"
@@ -42,20 +43,14 @@ bool api_policy_match(const char *url)
 int api_policy_add_parse(const char *body, size_t len, struct api_policy_add_req *rq, json_t **root,
 			 char *err, size_t errlen)
 {
-	json_error_t jerr;
 	json_t *o, *d, *r, *sb, *it;
 	size_t i, total = 1;
 
 	memset(rq, 0, sizeof(*rq));
 	*root = NULL;
-	o = json_loadb(body ? body : "", body ? len : 0, 0, &jerr);
-	if (!json_is_object(o)) {
-		snprintf(err, errlen,
-			 "bad request: body is not a JSON object: %s (see docs/API.md)",
-			 o ? "not an object" : jerr.text);
-		sbx_oneline(err); /* jansson quotes the body */
+	o = api_body_object(body, len, API_BODY_PLAIN, err, errlen);
+	if (!o)
 		goto fail;
-	}
 	d = json_object_get(o, "decision");
 	r = json_object_get(o, "resources");
 	sb = json_object_get(o, "sandbox");

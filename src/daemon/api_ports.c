@@ -1,5 +1,6 @@
 /* /v1/sandboxes/NAME/ports (see api_ports.h and docs/API.md). */
 #include "daemon/api_ports.h"
+#include "daemon/api.h"
 
 #include "common/err.h"
 
@@ -12,21 +13,15 @@
 
 int api_ports_parse(const char *body, size_t len, struct port_spec *out, char *err, size_t errlen)
 {
-	json_error_t jerr;
 	json_t *o, *sp, *pr, *ip, *hp;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->proto = PORTS_PROTO_TCP;
 	portspec_set_ip(out, "127.0.0.1");
-	o = json_loadb(body ? body : "", body ? len : 0, 0, &jerr);
-	if (!json_is_object(o)) {
-		snprintf(err, errlen,
-			 "bad request: body is not a JSON object: %s (see docs/API.md)",
-			 o ? "not an object" : jerr.text);
-		sbx_oneline(err); /* jansson quotes the body */
+	o = api_body_object(body, len, API_BODY_PLAIN, err, errlen);
+	if (!o)
 		goto out;
-	}
 	sp = json_object_get(o, "sandbox_port");
 	pr = json_object_get(o, "protocol");
 	ip = json_object_get(o, "host_ip");

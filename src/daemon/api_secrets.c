@@ -2,6 +2,7 @@
  * api_secret_parse() only, answers shaped here, every change goes through the secret store.
  * Never echoes a value: not in answers, not in errors, not in the log. */
 #include "daemon/api_secrets.h"
+#include "daemon/api.h"
 #include "daemon/secrets/services.h"
 #include "daemon/secrets/store.h"
 
@@ -41,18 +42,15 @@ int api_secret_parse(const char *body, size_t len, bool custom, struct api_secre
 	static const char *const plain[] = {"service", "value", "sandbox", "source", NULL};
 	static const char *const cust[] = {"host", "env", "value", "sandbox", "name", NULL};
 	const char *const *allowed = custom ? cust : plain;
-	json_error_t jerr;
 	const char *key;
 	json_t *o, *v;
 
 	memset(rq, 0, sizeof(*rq));
 	*root = NULL;
-	o = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(o)) {
-		/* jansson's message may quote the body (the value): never pass it on */
-		snprintf(err, errlen, "bad request: body is not a JSON object (see docs/API.md)");
+	/* jansson's message may quote the body (the value): never pass it on */
+	o = api_body_object(body, len, API_BODY_SECRET, err, errlen);
+	if (!o)
 		goto fail;
-	}
 	json_object_foreach(o, key, v)
 	{
 		size_t i;

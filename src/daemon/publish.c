@@ -1,10 +1,10 @@
 /* Published ports as part of a sandbox (see publish.h). Every change to a sandbox's
- * publications runs under its busy claim, so it never races a start, stop or rm; the set of
- * publications whose host socket is open lives here, guarded by its own lock. */
+ * publications runs under its busy claim, so it never races a start, stop or rm. Keeps no
+ * state of its own: whether a publication's host socket is open is asked of the forwarder
+ * (ports_fwd_has()), which owns the listeners. */
 #include "daemon/publish.h"
 
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,40 +14,10 @@
 #include "daemon/ports/fwd.h"
 #include "proto/ports.h"
 
-static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t *active;
-static size_t n_active, cap_active;
-
-static bool is_active(int64_t id)
+/* Whether @p's host socket is open now for sandbox @name: the forwarder is the one record. */
+static bool is_active(const char *name, const struct store_port *p)
 {
-	bool yes = false;
-
-	pthread_mutex_lock(&active_mu);
-	for (size_t i = 0; i < n_active && !yes; i++)
-		yes = active[i] == id;
-	pthread_mutex_unlock(&active_mu);
-	return yes;
-}
-
-static void set_active(int64_t id, bool on)
-{
-	pthread_mutex_lock(&active_mu);
-	for (size_t i = 0; i < n_active; i++)
-		if (active[i] == id) {
-			active[i] = active[--n_active];
-			break;
-		}
-	if (on && n_active == cap_active) {
-		size_t nc = cap_active ? cap_active * 2 : 16;
-		int64_t *na = realloc(active, nc * sizeof(*na));
-		if (na) {
-			active = na;
-			cap_active = nc;
-		}
-	}
-	if (on && n_active < cap_active)
-		active[n_active++] = id;
-	pthread_mutex_unlock(&active_mu);
+	return ports_fwd_has(name, &p->spec);
 }
 
 bool publish_matches(const struct store_port *p, const struct port_spec *m)
@@ -86,16 +56,15 @@ static int open_one(struct sbxd_ctx *ctx, const struct sbx_sandbox *sb, struct s
 		store_ports_set_host_port(ctx->store, p->id, bound);
 	}
 	ports_fwd_add(sb->name, vsock, &p->spec, fd);
-	set_active(p->id, true);
 	return 0;
 }
 
+/* Close @p's listener if it is @p's own (another publication of @name on the same host
+ * address, left inactive, must not close the active one's). */
 static void close_one(const char *name, const struct store_port *p)
 {
-	if (!is_active(p->id))
-		return;
-	ports_fwd_remove(name, &p->spec);
-	set_active(p->id, false);
+	if (is_active(name, p))
+		ports_fwd_remove(name, &p->spec);
 }
 
 static bool running(const struct sbx_sandbox *sb)
@@ -131,7 +100,7 @@ int publish_list(const struct sbxd_ctx *ctx, const char *name, struct publicatio
 	}
 	for (size_t i = 0; i < nr; i++) {
 		(*out)[i].row = rows[i];
-		(*out)[i].active = is_active(rows[i].id);
+		(*out)[i].active = is_active(name, &rows[i]);
 	}
 	*n = nr;
 	free(rows);
@@ -162,7 +131,7 @@ int publish_add(struct sbxd_ctx *ctx, const char *name, const struct port_spec *
 			    (want->host_port ? r->spec.host_port == want->host_port : r->ephemeral);
 		if (same) {
 			out->row = *r;
-			out->active = is_active(r->id);
+			out->active = is_active(name, r);
 			rc = 200;
 			break;
 		}
@@ -182,7 +151,7 @@ int publish_add(struct sbxd_ctx *ctx, const char *name, const struct port_spec *
 		goto out;
 	}
 	out->row = p;
-	out->active = is_active(p.id);
+	out->active = is_active(name, &p);
 	rc = 201;
 out:
 	sandbox_busy_release(name);
@@ -217,7 +186,7 @@ int publish_remove(struct sbxd_ctx *ctx, const char *name, const struct port_spe
 		if (!publish_matches(&rows[i], m))
 			continue;
 		(*out)[k].row = rows[i];
-		(*out)[k].active = is_active(rows[i].id);
+		(*out)[k].active = is_active(name, &rows[i]);
 		close_one(name, &rows[i]);
 		store_ports_delete(ctx->store, rows[i].id);
 		k++;
@@ -291,13 +260,6 @@ void publish_reattach(struct sbxd_ctx *ctx, const struct sbx_sandbox *sb)
 
 void publish_close_all(struct sbxd_ctx *ctx, const char *name)
 {
-	struct store_port *rows;
-	size_t nr;
-
+	(void)ctx;
 	ports_fwd_remove_all(name);
-	if (store_ports_list(ctx->store, name, &rows, &nr) < 0)
-		return;
-	for (size_t i = 0; i < nr; i++)
-		set_active(rows[i].id, false);
-	free(rows);
 }

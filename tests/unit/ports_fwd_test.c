@@ -2,7 +2,8 @@
  * guest: a unix socket at a temporary vsock path that answers the hybrid handshake, checks
  * the ports header and then echoes (TCP bytes, UDP frames), refuses, or never says OK.
  * Covers: ephemeral ports, listen errors, echo with early data and half-close, refusals,
- * 100 parallel 1 MiB echoes beside a client that never reads, removal, UDP flows. */
+ * 100 parallel 1 MiB echoes beside a client that never reads, removal, UDP flows, and the
+ * ports_fwd_has() query. */
 #include "daemon/ports/fwd.h"
 #include "proto/ports.h"
 #include "t.h"
@@ -655,6 +656,39 @@ TEST(tcp_ipv6)
 	fg_stop(g);
 }
 
+TEST(has_answers_for_served_listeners_only)
+{
+	struct fguest *g = fg_start(FG_ECHO, 0);
+	struct port_spec p = spec("127.0.0.1::3007"), u = spec("127.0.0.1::3007/udp"), q;
+
+	CHECK(!ports_fwd_has("sb-has", &p)); /* not bound yet: host_port 0 */
+	CHECK(publish("sb-has", g, &p) > 0);
+	CHECK(ports_fwd_has("sb-has", &p));
+	CHECK(!ports_fwd_has("sb-other", &p));
+	CHECK(!ports_fwd_has("sb-ha", &p));
+	q = p;
+	q.sandbox_port = 3008; /* the same host address for another sandbox port */
+	CHECK(!ports_fwd_has("sb-has", &q));
+	q = p;
+	q.host_port = (uint16_t)(p.host_port + 1);
+	CHECK(!ports_fwd_has("sb-has", &q));
+	q = p;
+	portspec_set_ip(&q, "127.0.0.2");
+	CHECK(!ports_fwd_has("sb-has", &q));
+	q = p;
+	q.proto = PORTS_PROTO_UDP;
+	CHECK(!ports_fwd_has("sb-has", &q));
+
+	CHECK(publish("sb-has", g, &u) > 0);
+	CHECK(ports_fwd_has("sb-has", &u));
+	ports_fwd_remove("sb-has", &p);
+	CHECK(!ports_fwd_has("sb-has", &p)); /* seen as soon as remove returns */
+	CHECK(ports_fwd_has("sb-has", &u));
+	ports_fwd_remove_all("sb-has");
+	CHECK(!ports_fwd_has("sb-has", &u));
+	fg_stop(g);
+}
+
 int main(void)
 {
 	if (ports_fwd_start() < 0)
@@ -669,5 +703,6 @@ int main(void)
 	RUN(udp_flows_per_client);
 	RUN(udp_malformed_frame_ends_flow);
 	RUN(tcp_ipv6);
+	RUN(has_answers_for_served_listeners_only);
 	T_EXIT();
 }

@@ -1,7 +1,7 @@
 /* Unit tests of sbxd's TLS interception CA (src/daemon/tls): CA creation, file modes, reload,
  * refusal of corrupt/mismatched/partial pairs (files untouched), leaf certificates verified
  * against the CA only (purpose SSL server, host/IP check), host validation, the LRU cache, and
- * real TLS handshakes in memory over a socketpair. No network, no shell. */
+ * real TLS handshakes in memory over a socketpair, ALPN (HTTP/1.1 only). No network, no shell. */
 #include "daemon/tls/ca.h"
 #include "daemon/tls/host.h"
 #include "daemon/tls/leaf.h"
@@ -529,9 +529,11 @@ static int handshake(SSL *cl, SSL *sv)
 }
 
 /* One TLS connection: server from the cache for @serve, client trusting only the CA and
- * expecting @expect. Return: handshake() result; *verr gets the client's verify result. */
-static int tls_pair(struct tls_ca *ca, struct tls_leaf_cache *c, const char *serve,
-		    const char *expect, long *verr)
+ * expecting @expect, offering ALPN list @alpn (wire format, NULL: none). Return: handshake()
+ * result; *verr gets the client's verify result, @proto (16 bytes, may be NULL) the protocol
+ * the server selected ("" for none). */
+static int tls_pair_alpn(struct tls_ca *ca, struct tls_leaf_cache *c, const char *serve,
+			 const char *expect, const char *alpn, long *verr, char *proto)
 {
 	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX *sctx = tls_leaf_for_host(c, serve, errbuf, sizeof(errbuf));
@@ -548,10 +550,20 @@ static int tls_pair(struct tls_ca *ca, struct tls_leaf_cache *c, const char *ser
 		goto out;
 	SSL_set_tlsext_host_name(cl, expect);
 	SSL_set1_host(cl, expect);
+	if (alpn && SSL_set_alpn_protos(cl, (const unsigned char *)alpn, strlen(alpn)) != 0)
+		goto out;
 	SSL_set_fd(cl, sv_pair[0]);
 	SSL_set_fd(sv, sv_pair[1]);
 	ok = handshake(cl, sv);
 	*verr = SSL_get_verify_result(cl);
+	if (proto) {
+		const unsigned char *sel = NULL;
+		unsigned sel_len = 0;
+
+		SSL_get0_alpn_selected(cl, &sel, &sel_len);
+		snprintf(proto, 16, "%.*s", sel_len < 16 ? (int)sel_len : 15,
+			 sel ? (const char *)sel : "");
+	}
 out:
 	SSL_free(cl);
 	SSL_free(sv);
@@ -563,6 +575,12 @@ out:
 	}
 	ERR_clear_error();
 	return ok;
+}
+
+static int tls_pair(struct tls_ca *ca, struct tls_leaf_cache *c, const char *serve,
+		    const char *expect, long *verr)
+{
+	return tls_pair_alpn(ca, c, serve, expect, NULL, verr, NULL);
 }
 
 TEST(tls_handshake_in_memory)
@@ -578,6 +596,33 @@ TEST(tls_handshake_in_memory)
 	CHECK_EQ(verr, X509_V_OK);
 	CHECK_EQ(tls_pair(ca, c, "api.anthropic.com", "api.openai.com", &verr), 0);
 	CHECK_EQ(verr, X509_V_ERR_HOSTNAME_MISMATCH);
+	tls_leaf_cache_free(c);
+	tls_ca_free(ca);
+}
+
+/* Leaf contexts speak HTTP/1.1 only: http/1.1 is selected when offered (even after h2),
+ * nothing when only h2 is offered, and a client offering no ALPN still connects. */
+TEST(leaf_alpn_http1_only)
+{
+	struct tls_ca *ca = load(path("l"));
+	struct tls_leaf_cache *c = ca ? tls_leaf_cache_new(ca, 0) : NULL;
+	char proto[16] = "?";
+	long verr = -1;
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_EQ(tls_pair_alpn(ca, c, "a.example", "a.example", "\x02h2\x08http/1.1", &verr, proto),
+		 1);
+	CHECK_STR(proto, "http/1.1");
+	/* the same cached context again: the callback is still there */
+	CHECK_EQ(tls_pair_alpn(ca, c, "a.example", "a.example", "\x08http/1.1", &verr, proto), 1);
+	CHECK_STR(proto, "http/1.1");
+	CHECK_EQ(tls_pair_alpn(ca, c, "a.example", "a.example", "\x02h2", &verr, proto), 1);
+	CHECK_STR(proto, "");
+	CHECK_EQ(tls_pair_alpn(ca, c, "a.example", "a.example", NULL, &verr, proto), 1);
+	CHECK_STR(proto, "");
+	CHECK_EQ(tls_leaf_cache_size(c), 1);
 	tls_leaf_cache_free(c);
 	tls_ca_free(ca);
 }
@@ -602,6 +647,7 @@ int main(void)
 	RUN(cache_same_object_and_lru);
 	RUN(cache_threads_mint_once);
 	RUN(tls_handshake_in_memory);
+	RUN(leaf_alpn_http1_only);
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	T_EXIT();
 }

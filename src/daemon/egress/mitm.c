@@ -31,6 +31,7 @@
 #define MITM_PLAIN    (16u << 10)  /* plaintext buffers, each way */
 #define MITM_BIO_HIGH (256u << 10) /* stop producing into a memory BIO above this */
 
+/* offered upstream; the guest side's ALPN is the leaf context's (tls/leaf.h) */
 static const unsigned char alpn_h1[] = "\x08http/1.1";
 
 struct eg_mitm {
@@ -77,21 +78,6 @@ static SSL_CTX *get_upstream_ctx(void)
 	}
 	upstream_ctx = x;
 	return x;
-}
-
-/* Server side ALPN: http/1.1 if offered, else no ALPN at all (never h2). */
-static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-		       const unsigned char *in, unsigned inlen, void *arg)
-{
-	unsigned char *sel;
-
-	(void)ssl;
-	(void)arg;
-	if (SSL_select_next_proto(&sel, outlen, alpn_h1, sizeof(alpn_h1) - 1, in, inlen) !=
-	    OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_NOACK;
-	*out = sel;
-	return SSL_TLSEXT_ERR_OK;
 }
 
 /* The secret for @c, if any: fills @info and @value. Return 0 found, else -1. */
@@ -183,8 +169,6 @@ int eg_mitm_begin(struct eg_conn *c)
 	lctx = tls_leaf_for_host(leaves, c->host, err, sizeof(err));
 	if (!lctx)
 		return setup_fail(c, m, err);
-	/* same callback every time; only this thread serves leaves */
-	SSL_CTX_set_alpn_select_cb(lctx, alpn_select, NULL);
 	m->cs = SSL_new(lctx);
 	SSL_CTX_free(lctx);
 	uctx = get_upstream_ctx();

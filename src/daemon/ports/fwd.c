@@ -35,13 +35,14 @@ struct fwd_conn {
 	struct fwd_conn *prev, *next;
 };
 
-/* What an API thread hands the forwarder thread: a sandbox's listener to add (takes fd) or
- * to remove (by spec), or all of its listeners to remove. */
+/* What an API thread hands the forwarder thread: a sandbox's listener to add (takes fd), to
+ * remove or to look for (by spec), or all of its listeners to remove. */
 struct fwd_cmd {
 	char name[64];
 	struct sockaddr_un vsock;
 	struct port_spec spec;
 	int fd;
+	bool found; /* the answer of a look-up */
 };
 
 static struct loopthread *thread; /* set once the forwarder runs */
@@ -561,6 +562,17 @@ static void do_remove_all(void *arg)
 	do_remove(cm->name, NULL);
 }
 
+/* On the forwarder thread: is @arg's (a struct fwd_cmd) listener served? Into its found. */
+static void do_has(void *arg)
+{
+	struct fwd_cmd *cm = arg;
+
+	cm->found = false;
+	for (const struct fwd_listener *l = listeners; l && !cm->found; l = l->next)
+		cm->found = listener_match(l, cm->name, &cm->spec) &&
+			    l->spec.sandbox_port == cm->spec.sandbox_port;
+}
+
 int ports_fwd_start(void)
 {
 	struct loopthread *t;
@@ -689,4 +701,15 @@ void ports_fwd_remove_all(const char *name)
 		return;
 	snprintf(cm.name, sizeof(cm.name), "%s", name);
 	loopthread_call(thread, do_remove_all, &cm);
+}
+
+bool ports_fwd_has(const char *name, const struct port_spec *p)
+{
+	struct fwd_cmd cm = {.spec = *p, .fd = -1};
+
+	if (!thread)
+		return false;
+	snprintf(cm.name, sizeof(cm.name), "%s", name);
+	loopthread_call(thread, do_has, &cm);
+	return cm.found;
 }

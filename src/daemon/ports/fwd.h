@@ -8,6 +8,7 @@
 #ifndef SBX_DAEMON_PORTS_FWD_H
 #define SBX_DAEMON_PORTS_FWD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,5 +46,13 @@ void ports_fwd_remove(const char *name, const struct port_spec *p);
  * ports_fwd_remove_all() - ports_fwd_remove() for every listener of @name.
  */
 void ports_fwd_remove_all(const char *name);
+
+/**
+ * ports_fwd_has() - whether the forwarder serves a listener of sandbox @name for @p now: same
+ * proto, host_ip, host_port (the bound one) and sandbox_port. Asks the forwarder thread, so
+ * a ports_fwd_add() or ports_fwd_remove() that returned before is seen.
+ * Return: true if it does; false if not, or if the forwarder does not run.
+ */
+bool ports_fwd_has(const char *name, const struct port_spec *p);
 
 #endif

@@ -104,7 +104,24 @@ int tls_leaf_mint(const struct tls_ca *ca, EVP_PKEY *key, const char *host, X509
 	return 0;
 }
 
-/* A server context presenting @x with @key. */
+static const unsigned char alpn_h1[] = "\x08http/1.1";
+
+/* Server side ALPN: http/1.1 if offered, else no ALPN at all (never h2). */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		       const unsigned char *in, unsigned inlen, void *arg)
+{
+	unsigned char *sel;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, alpn_h1, sizeof(alpn_h1) - 1, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* A server context presenting @x with @key, speaking HTTP/1.1 only (see alpn_select()). */
 static SSL_CTX *server_ctx(X509 *x, EVP_PKEY *key)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -112,6 +129,7 @@ static SSL_CTX *server_ctx(X509 *x, EVP_PKEY *key)
 	if (!ctx)
 		return NULL;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_use_certificate(ctx, x) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {

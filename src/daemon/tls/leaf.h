@@ -51,7 +51,8 @@ struct tls_leaf_cache *tls_leaf_cache_new(const struct tls_ca *ca, size_t max);
  *
  * Looks up the canonical host; mints and caches a leaf on a miss (under the cache's lock, so
  * concurrent callers for one host mint once). The context is TLS_server_method(), TLS 1.2
- * minimum, no ALPN (clients fall back to HTTP/1.1).
+ * minimum, HTTP/1.1 only: ALPN selects "http/1.1" when the client offers it and otherwise
+ * answers no protocol (never h2), so clients fall back to HTTP/1.1. Set once at creation.
  * Reference counting: the returned SSL_CTX carries a reference for the caller, who must
  * SSL_CTX_free() it when done (an SSL made with SSL_new() holds its own, so freeing right
  * after SSL_new() is fine). Eviction only drops the cache's reference, so a context in use
