@@ -151,6 +151,10 @@ if [ "${1:-}" = --customize ]; then
 		echo "@@step 6 $NSTEPS Installing $AGENT_NPM from npm" >&2
 		agent_install "$root"
 	fi
+	# the agent recipe's own settings, with its CLI installed (e.g. accepting sbx's sentinel)
+	if declare -F agent_setup >/dev/null; then
+		agent_setup "$root" || die "building template $name: the recipe's agent_setup failed (see the log)"
+	fi
 	# package versions for meta.json
 	chroot "$root" dpkg-query -W -f '${Package}\t${Version}\n' "${META_PACKAGES[@]}" \
 		>"$SBX_TPL_WORK/versions" 2>/dev/null || true
