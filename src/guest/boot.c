@@ -375,6 +375,37 @@ static void free_tree(int dfd, dev_t dev)
 	closedir(d);
 }
 
+/* Our own binary as NEWROOT/run/sbx/bin/sbx-init with "runc" linked to it: the runc wrapper
+ * containerd and dockerd find first in PATH (runc.c, docker.c). Never fatal. */
+static void install_runc_wrapper(void)
+{
+	static const char dst[] = NEWROOT "/run/sbx/bin/sbx-init";
+	static char buf[64 << 10];
+	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), out = -1, e;
+	ssize_t n = 0;
+	bool ok;
+
+	if (in < 0)
+		in = open("/init", O_RDONLY | O_CLOEXEC);
+	mkdir(NEWROOT "/run/sbx/bin", 0755);
+	if (in >= 0)
+		out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ok = in >= 0 && out >= 0;
+	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
+		ok = write(out, buf, (size_t)n) == n;
+	ok = ok && n == 0 && fchmod(out, 0755) == 0;
+	e = errno;
+	if (out >= 0 && close(out) < 0 && ok)
+		ok = false, e = errno;
+	if (in >= 0)
+		close(in);
+	if (ok && symlink("sbx-init", NEWROOT "/run/sbx/bin/runc") < 0)
+		ok = false, e = errno;
+	if (!ok)
+		gi_log("installing the runc wrapper (containers will not trust the proxy CA): %s",
+		       strerror(e));
+}
+
 static void mount_root(const char *base, const char *state)
 {
 	char opts[256];
@@ -406,6 +437,7 @@ static void mount_root(const char *base, const char *state)
 	}
 	mnt("tmpfs", NEWROOT "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
 	mkdir(NEWROOT "/run/sbx", 0755);
+	install_runc_wrapper();
 	mnt(BASE, NEWROOT "/run/sbx/base", NULL, MS_MOVE, NULL);
 	mnt(STATE, NEWROOT "/run/sbx/state", NULL, MS_MOVE, NULL);
 	mnt("/dev", NEWROOT "/dev", NULL, MS_MOVE, NULL);

@@ -112,13 +112,16 @@ struct daemon {
  * Return: 0, or -1 (one console line). */
 static int daemon_spawn(struct daemon *d)
 {
+	/* the runc wrapper (runc.c) first: containerd-shim and BuildKit look runc up in PATH */
+	static const char *const path[] = {
+	    "PATH=/run/sbx/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 	struct gi_user u;
 	static struct gi_env env;
 	char err[128] = "too many variables";
 	pid_t pid;
 
 	if (gi_user_resolve("root", &u, err, sizeof(err)) < 0 ||
-	    gi_env_build(&env, &u, false, NULL) < 0) {
+	    gi_env_build(&env, &u, false, path) < 0) {
 		gi_log("docker: environment for %s: %s", d->name, err);
 		return -1;
 	}

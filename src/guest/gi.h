@@ -171,6 +171,80 @@ size_t gi_ca_bundle_merge(const char *old, size_t oldlen, const char *pem, size_
  */
 void gi_ca_setup(void);
 
+/* ---- containers' trust in the proxy CA (oci_ca.c, runc.c) ---- */
+
+/* A runc wrapper (/run/sbx/bin/runc, a link to sbx-init, first in containerd's and dockerd's
+ * PATH) gives every container and build step the CA: two read-only bind mounts under the
+ * container's /dev tmpfs (never committed into an image layer) and the trust variables. */
+
+/* Where the container sees the files (GI_OCI_DEV_BUNDLE: its image's bundle plus the CA). */
+#define GI_OCI_DEV_CA	  "/dev/sbx-proxy-ca.crt"
+#define GI_OCI_DEV_BUNDLE "/dev/sbx-ca-bundle.crt"
+/* The largest config.json or process file the wrapper rewrites. */
+#define GI_OCI_SPEC_MAX (4u << 20)
+
+/**
+ * gi_json_valid() - whether the @len bytes at @s are one JSON value (RFC 8259 grammar, at
+ * most 64 arrays/objects deep; the bytes inside strings are not checked as UTF-8).
+ * Return: 0 valid, -1 not.
+ */
+int gi_json_valid(const char *s, size_t len);
+
+/* Which OCI document gi_oci_ca_patch() is given. */
+enum gi_oci_kind {
+	GI_OCI_CONFIG,	/* a runtime spec (config.json of runc create/run) */
+	GI_OCI_PROCESS, /* a bare Process object (runc exec --process FILE) */
+};
+
+/**
+ * gi_oci_ca_patch() - the OCI document @in (@len bytes) with the proxy CA added, into @out
+ * (@cap bytes). GI_OCI_CONFIG: only when "mounts" has a tmpfs on "/dev": append read-only
+ * bind mounts @ca_src -> GI_OCI_DEV_CA and @bundle_src -> GI_OCI_DEV_BUNDLE (a destination
+ * already there is not added again), and add to "process"."env" (created when the process
+ * lacks one) SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO (the bundle)
+ * and NODE_EXTRA_CA_CERTS (the CA), each only when not already set. GI_OCI_PROCESS: the
+ * same variables into the top-level "env"; @ca_src and @bundle_src unused. Member names match
+ * case-insensitively and the last of duplicates counts (as runc's Go decoder does).
+ * Insertions only: all other bytes are kept; when nothing is to change, @out is @in.
+ * Return: the length written, or -1 with errno EINVAL (@in is not JSON of that shape) or
+ * ENOSPC (@cap too small).
+ */
+long gi_oci_ca_patch(const char *in, size_t len, enum gi_oci_kind kind, const char *ca_src,
+		     const char *bundle_src, char *out, size_t cap);
+
+/**
+ * gi_oci_root_path() - the runtime spec @in's (@len bytes) "root"."path", decoded, into @out
+ * (@cap bytes, NUL-terminated). Return: 0, or -1 (not JSON, no or empty path, a path holding
+ * a NUL or longer than @cap - 1).
+ */
+int gi_oci_root_path(const char *in, size_t len, char *out, size_t cap);
+
+/* Where gi_runc_prepare() finds the guest's trust (tests pass temporary files). */
+struct gi_runc_paths {
+	const char *ca;	    /* the CA's PEM (CA_GUEST_CERT) */
+	const char *bundle; /* the guest's bundle holding it (CA_GUEST_BUNDLE) */
+};
+
+/**
+ * gi_runc_prepare() - the wrapper's work before runc runs, for runc's @argc/@argv: for
+ * create and run, write <bundle>/sbx-proxy-ca.crt (the CA) and <bundle>/sbx-ca-bundle.crt
+ * (the image's own bundle, read inside root.path with RESOLVE_IN_ROOT, merged with the CA;
+ * the guest's bundle when the image has none) and rewrite <bundle>/config.json with
+ * gi_oci_ca_patch(); for exec, rewrite the --process file. Rewrites are atomic and keep the
+ * file's mode. Nothing when @p->ca is missing or not a PEM certificate, or for another
+ * subcommand. A failure is one stderr line "sbx-runc: <what>: <why>; container starts
+ * without the proxy CA". Return: 1 patched, 0 nothing to do, -1 failed (told).
+ */
+int gi_runc_prepare(int argc, char **argv, const struct gi_runc_paths *p);
+
+/**
+ * gi_runc_main() - sbx-init run as "runc": gi_runc_prepare() with the guest's CA files, then
+ * execv() the real runc (the first executable of /usr/sbin, /usr/bin, /usr/local/sbin,
+ * /usr/local/bin that is not this binary) with @argv unchanged. Return: 127 only when there
+ * is no runc (one stderr line).
+ */
+int gi_runc_main(int argc, char **argv);
+
 /* ---- Docker (docker.c) ---- */
 
 /**

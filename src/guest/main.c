@@ -111,8 +111,11 @@ static void relay_start(void)
 
 int main(int argc, char **argv)
 {
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	int fd;
 
+	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "runc") == 0)
+		return gi_runc_main(argc, argv); /* the containers' runc wrapper (runc.c) */
 	if (argc == 3 && strcmp(argv[1], "--serve-unix") == 0) {
 		gi_vm_mode = false;
 		gi_switch_users = geteuid() == 0;
