@@ -173,74 +173,6 @@ fail : {
 	return -1;
 }
 
-/* Write @len bytes of @data to @path atomically (temp file, rename) with @mode. */
-static int write_atomic(const char *path, const char *data, size_t len, mode_t mode)
-{
-	char tmp[300];
-	int fd;
-	size_t off = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.sbx-tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) == 0)
-		return 0;
-	fd = -1;
-fail : {
-	int e = errno;
-
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = e;
-}
-	return -1;
-}
-
-/* Read @path whole into a new buffer (*@len bytes). NULL with errno on failure. */
-static char *read_all(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *b;
-	size_t off = 0;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > BUNDLE_MAX) {
-		close(fd);
-		errno = EFBIG;
-		return NULL;
-	}
-	b = malloc((size_t)st.st_size + 1);
-	while (b && off < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	*len = off;
-	return b;
-}
-
 /* Install @pem (@len bytes, checked): the certificate file and the bundle's block. */
 static int install(const char *pem, size_t len, const char **why)
 {
@@ -249,10 +181,10 @@ static int install(const char *pem, size_t len, const char **why)
 
 	mkdir("/usr/local/share/ca-certificates", 0755);
 	*why = "writing " CA_GUEST_CERT;
-	if (write_atomic(CA_GUEST_CERT, pem, len, 0644) < 0)
+	if (gi_file_write_atomic(CA_GUEST_CERT, pem, len, 0644, true) < 0)
 		return -1;
 	*why = "reading " CA_GUEST_BUNDLE;
-	old = read_all(CA_GUEST_BUNDLE, &oldlen);
+	old = gi_file_read(CA_GUEST_BUNDLE, BUNDLE_MAX, &oldlen);
 	if (!old && errno != ENOENT)
 		return -1;
 	cap = oldlen + len + 256;
@@ -273,7 +205,7 @@ static int install(const char *pem, size_t len, const char **why)
 	mkdir("/etc/ssl", 0755);
 	mkdir("/etc/ssl/certs", 0755);
 	*why = "writing " CA_GUEST_BUNDLE;
-	if (write_atomic(CA_GUEST_BUNDLE, out, n, 0644) < 0) {
+	if (gi_file_write_atomic(CA_GUEST_BUNDLE, out, n, 0644, true) < 0) {
 		free(out);
 		return -1;
 	}
@@ -299,12 +231,12 @@ static void write_env_files(void)
 		o += (size_t)snprintf(prof + o, sizeof(prof) - o, ": \"${%s:=%s}\"; export %s\n",
 				      gi_ca_env[i][0], gi_ca_env[i][1], gi_ca_env[i][0]);
 	if (stat("/etc/profile.d", &st) == 0 && S_ISDIR(st.st_mode) &&
-	    write_atomic("/etc/profile.d/sbx-ca.sh", prof, o, 0644) < 0)
+	    gi_file_write_atomic("/etc/profile.d/sbx-ca.sh", prof, o, 0644, true) < 0)
 		gi_log("writing /etc/profile.d/sbx-ca.sh: %s", strerror(errno));
 	static const char sudo[] = "Defaults env_keep += \"NODE_EXTRA_CA_CERTS SSL_CERT_FILE "
 				   "REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO\"\n";
 	if (stat("/etc/sudoers.d", &st) == 0 && S_ISDIR(st.st_mode) &&
-	    write_atomic("/etc/sudoers.d/sbx-ca", sudo, sizeof(sudo) - 1, 0440) < 0)
+	    gi_file_write_atomic("/etc/sudoers.d/sbx-ca", sudo, sizeof(sudo) - 1, 0440, true) < 0)
 		gi_log("writing /etc/sudoers.d/sbx-ca: %s", strerror(errno));
 }
 

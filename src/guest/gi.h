@@ -133,6 +133,28 @@ struct gi_env {
  */
 int gi_env_build(struct gi_env *e, const struct gi_user *u, bool tty, const char *const *req);
 
+/* ---- whole files (fileio.c) ---- */
+
+/**
+ * gi_file_read_fd() - the regular file open at @fd (at most @max bytes) in a new buffer of
+ * *@len bytes with a NUL after them; @fd is closed. Return: the buffer, or NULL with errno
+ * (EINVAL not a regular file, EFBIG over @max, ENOMEM).
+ */
+char *gi_file_read_fd(int fd, size_t max, size_t *len);
+
+/**
+ * gi_file_read() - gi_file_read_fd() of @path opened read-only (never a terminal, never
+ * blocking on a FIFO).
+ */
+char *gi_file_read(const char *path, size_t max, size_t *len);
+
+/**
+ * gi_file_write_atomic() - write @len bytes of @data to @path with @mode through a temp file
+ * beside it and rename(2), fsync'd first when @sync. Return: 0, or -1 with errno (the temp
+ * file removed, @path untouched).
+ */
+int gi_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode, bool sync);
+
 /* ---- sbxd's proxy CA (ca.c) ---- */
 
 /* True once gi_ca_setup() found the CA installed: gi_env_build() then adds gi_ca_env. */

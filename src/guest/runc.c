@@ -50,94 +50,6 @@ static void fail(const char *what, const char *why)
 	fprintf(stderr, "sbx-runc: %s: %s" NOTE "\n", what, why);
 }
 
-/* Read the regular file open at @fd (at most @max bytes) into a new buffer (*@len bytes, a
- * NUL after them); closes @fd. NULL with errno. */
-static char *read_fd(int fd, size_t max, size_t *len)
-{
-	struct stat st;
-	char *b;
-	size_t off = 0;
-	int e = 0;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0)
-		e = errno;
-	else if (!S_ISREG(st.st_mode))
-		e = EINVAL;
-	else if ((size_t)st.st_size > max)
-		e = EFBIG;
-	if (e) {
-		close(fd);
-		errno = e;
-		return NULL;
-	}
-	b = malloc((size_t)st.st_size + 1);
-	while (b && off < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	if (!b) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	b[off] = 0;
-	*len = off;
-	return b;
-}
-
-static char *read_path(const char *path, size_t max, size_t *len)
-{
-	return read_fd(open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), max, len);
-}
-
-/* Write @len bytes of @data to @path atomically (a temp file beside it, rename) with @mode. */
-static int write_atomic(const char *path, const char *data, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	int fd;
-	size_t off = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.sbx-tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fchmod(fd, mode) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) == 0)
-		return 0;
-	fd = -1;
-fail : {
-	int e = errno;
-
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = e;
-}
-	return -1;
-}
-
 /* What runc was asked to do, from its argv. */
 struct runc_cmd {
 	enum { CMD_OTHER, CMD_CREATE, CMD_EXEC } kind;
@@ -247,7 +159,7 @@ static char *image_bundle(const char *root, size_t *len)
 					  .resolve = GI_RESOLVE_IN_ROOT | GI_RESOLVE_NO_MAGICLINKS};
 		int fd = (int)syscall(SYS_openat2, rfd, image_bundles[k], &how, sizeof(how));
 
-		b = read_fd(fd, BUNDLE_MAX, len);
+		b = gi_file_read_fd(fd, BUNDLE_MAX, len);
 	}
 	close(rfd);
 	return b;
@@ -270,7 +182,7 @@ static char *bundle_text(const char *cfg, size_t cfglen, const char *bundle_dir,
 		old = image_bundle(root, &oldlen);
 	}
 	if (!old)
-		old = read_path(p->bundle, BUNDLE_MAX, &oldlen);
+		old = gi_file_read(p->bundle, BUNDLE_MAX, &oldlen);
 	cap = oldlen + pemlen + 256;
 	out = malloc(cap);
 	*outlen =
@@ -289,7 +201,7 @@ static int patch_file(const char *path, enum gi_oci_kind kind, const char *ca_sr
 {
 	struct stat st;
 	size_t len = 0, cap;
-	char *in = read_path(path, GI_OCI_SPEC_MAX, &len), *out;
+	char *in = gi_file_read(path, GI_OCI_SPEC_MAX, &len), *out;
 	long n;
 	int r = -1;
 
@@ -304,7 +216,7 @@ static int patch_file(const char *path, enum gi_oci_kind kind, const char *ca_sr
 			   : "out of memory";
 	} else if ((size_t)n == len && memcmp(in, out, len) == 0) {
 		r = 0;
-	} else if (write_atomic(path, out, (size_t)n, st.st_mode & 07777) < 0) {
+	} else if (gi_file_write_atomic(path, out, (size_t)n, st.st_mode & 07777, false) < 0) {
 		*why = strerror(errno);
 	} else {
 		r = 1;
@@ -331,7 +243,7 @@ static int prepare_create(const char *bundle, const struct gi_runc_paths *p, con
 	snprintf(cfgp, sizeof(cfgp), "%s/config.json", dir);
 	snprintf(cap_, sizeof(cap_), "%s/sbx-proxy-ca.crt", dir);
 	snprintf(bun, sizeof(bun), "%s/sbx-ca-bundle.crt", dir);
-	cfg = read_path(cfgp, GI_OCI_SPEC_MAX, &cfglen);
+	cfg = gi_file_read(cfgp, GI_OCI_SPEC_MAX, &cfglen);
 	if (!cfg) {
 		fail(cfgp, strerror(errno));
 		return -1;
@@ -342,8 +254,8 @@ static int prepare_create(const char *bundle, const struct gi_runc_paths *p, con
 		fail(bun, "building the bundle: out of memory");
 		return -1;
 	}
-	r = write_atomic(cap_, pem, pemlen, 0644);
-	if (r < 0 || write_atomic(bun, btext, blen, 0644) < 0) {
+	r = gi_file_write_atomic(cap_, pem, pemlen, 0644, false);
+	if (r < 0 || gi_file_write_atomic(bun, btext, blen, 0644, false) < 0) {
 		fail(r < 0 ? cap_ : bun, strerror(errno));
 		free(btext);
 		return -1;
@@ -366,7 +278,7 @@ int gi_runc_prepare(int argc, char **argv, const struct gi_runc_paths *p)
 	parse_argv(argc, argv, &cmd);
 	if (cmd.kind == CMD_OTHER || (cmd.kind == CMD_EXEC && !cmd.process))
 		return 0;
-	pem = read_path(p->ca, CA_PEM_MAX, &pemlen);
+	pem = gi_file_read(p->ca, CA_PEM_MAX, &pemlen);
 	if (!pem || gi_ca_pem_check(pem, pemlen) < 0) {
 		free(pem);
 		return 0; /* the guest does not trust a proxy CA: nothing to hand on */

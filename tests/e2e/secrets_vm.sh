@@ -20,6 +20,12 @@ ws=$tmp/ws
 
 sbx_test_need_sbx secrets-vm
 sbx_test_need_cache secrets-vm
+# the sandbox is made from the claude template when the cache has it ready (images.sh builds it
+# earlier in the suite): then Claude Code itself sends the sentinel too; else from shell
+agent=shell
+"$SBX" template ls --json 2>/dev/null | python3 -c 'import json,sys
+sys.exit(0 if any(t["name"] == "claude" and t["status"] == "ready" for t in json.load(sys.stdin)) else 1)' &&
+	agent=claude
 mkdir -p "$ws" "$tmp/srv"
 
 K=sk-ant-api03-test-$(openssl rand -hex 24)  # the "real" anthropic key
@@ -179,7 +185,7 @@ for h in api.anthropic.com api.example.test api.openai.com generativelanguage.go
 		fail "rule-allow-$h" "$(cat "$tmp/err")"
 done
 # the openai key only in the environment of this `sbx create` (no stored one): the sandbox's
-got=$(OPENAI_API_KEY=$KO timeout 120 "$SBX" create --name $n -m 1g shell "$ws" 2>"$tmp/err")
+got=$(OPENAI_API_KEY=$KO timeout 120 "$SBX" create --name $n -m 1g $agent "$ws" 2>"$tmp/err")
 expect create "Created sandbox $n" "$(grep -o "^Created sandbox $n" <<<"$got")"
 grep -q "^Secret openai: the key in this shell's OPENAI_API_KEY" "$tmp/err" &&
 	pass create-says-host-env-key || fail create-says-host-env-key "$(cat "$tmp/err")"
@@ -212,6 +218,22 @@ else:
     print("(no such request)")
 EOF2
 }
+# seen_by <header> <substring> <want-header>: <want-header> of the first request whose <header>
+# holds <substring>
+seen_by() {
+	python3 - "$tmp/seen.jsonl" "$1" "$2" "$3" <<'EOF2'
+import json, sys
+for line in open(sys.argv[1]):
+    h = {}
+    for k, v in json.loads(line)["headers"]:
+        h.setdefault(k, v)
+    if sys.argv[3] in h.get(sys.argv[2], ""):
+        print(h.get(sys.argv[4], "(absent)"))
+        break
+else:
+    print("(no such request)")
+EOF2
+}
 # same <name> <want> <got>, without printing the real value on a failure
 same() {
 	if [[ "$3" == "$2" ]]; then pass "$1"; else fail "$1" "the server saw '${3:0:12}...'"; fi
@@ -238,6 +260,17 @@ got=$(X node -e "fetch('https://api.example.test/v1/thing', {headers: {
 	r => r.text()).then(t => console.log(t.trim()), e => console.log(String(e.cause || e)))" 2>&1)
 expect node-fetch-custom-ok ok "$got"
 same node-fetch-custom-real-value "Bearer $C" "$(seen node-custom authorization)"
+
+# ---- Claude Code itself (the claude template): its requests carry the real key ----
+if [[ $agent == claude ]]; then
+	X sh -c 'cd /tmp && timeout 240 claude -p "reply with ok" </dev/null' >"$tmp/claude.out" 2>&1
+	same claude-code-real-key "$K" "$(seen_by user-agent claude x-api-key)"
+	[[ $(seen_by user-agent claude x-api-key) != "(no such request)" ]] &&
+		pass claude-code-reached-provider ||
+		fail claude-code-reached-provider "$(tail -c 400 "$tmp/claude.out")"
+else
+	echo "SKIP claude-code: the claude template is not ready in $SBX_CACHE_DIR (images.sh builds it)"
+fi
 
 # ---- a key from the environment of `sbx create`: injected like a stored one ----
 expect env-host-env-sentinel proxy-managed "$(X sh -c 'echo $OPENAI_API_KEY' 2>&1)"
