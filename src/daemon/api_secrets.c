@@ -139,6 +139,7 @@ static json_t *secret_json(const struct secret_info *s)
 	if (!j)
 		return NULL;
 	json_object_set_new(j, "source", json_string(s->from_env ? "env" : "user"));
+	json_object_set_new(j, "stored_in", json_string(s->in_keyring ? "keyring" : "file"));
 	if (svc) {
 		secret_service_join(svc->hosts, hosts, sizeof(hosts));
 		secret_service_join(svc->env, envs, sizeof(envs));

@@ -1,10 +1,12 @@
 /* The secret store (see store.h): an array of secrets in memory behind one mutex, and its
  * file, <config>/secrets.json, rewritten whole (temp file, fsync, rename, fsync of the
- * directory) on every change. Values are wiped before their memory is freed; no function
+ * directory) on every change; with a keyring (keyring.h) the values go there before the file
+ * is rewritten without them. Values are wiped before their memory is freed; no function
  * here logs a value or puts one in an error message. */
 #include "daemon/secrets/store.h"
 #include "common/err.h"
 #include "common/paths.h"
+#include "daemon/secrets/keyring.h"
 #include "daemon/secrets/services.h"
 
 #include <errno.h>
@@ -27,7 +29,7 @@
 
 struct entry {
 	struct secret_info info;
-	char *value; /* malloc'd, wiped before free */
+	char *value; /* malloc'd, wiped before free; NULL: in a keyring sbxd cannot read now */
 };
 
 struct secret_store {
@@ -35,6 +37,7 @@ struct secret_store {
 	char path[PATH_MAX];
 	struct entry *e;
 	size_t n;
+	struct keyring *kr; /* NULL: values live in the file */
 };
 
 static void value_free(char *v)
@@ -43,71 +46,6 @@ static void value_free(char *v)
 		OPENSSL_cleanse(v, strlen(v));
 		free(v);
 	}
-}
-
-bool secret_value_valid(const char *v)
-{
-	size_t n = v ? strlen(v) : 0;
-	if (n < 1 || n > SECRET_VALUE_MAX || v[0] == ' ' || v[n - 1] == ' ')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
-			return false;
-	return true;
-}
-
-bool secret_name_valid(const char *n)
-{
-	size_t l = n ? strlen(n) : 0;
-	if (l < 1 || l >= SECRET_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < l; i++) {
-		char c = n[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			  (i > 0 && (c == '.' || c == '_' || c == '-'));
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-bool secret_env_valid(const char *e)
-{
-	size_t l = e ? strlen(e) : 0;
-	if (l < 1 || l >= SECRET_ENV_MAX || (e[0] >= '0' && e[0] <= '9'))
-		return false;
-	for (size_t i = 0; i < l; i++) {
-		char c = e[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
-			return false;
-	}
-	return true;
-}
-
-bool secret_host_valid(const char *h)
-{
-	size_t l = h ? strlen(h) : 0, lab = 0;
-	bool alpha = false;
-	if (l < 1 || l > 253)
-		return false;
-	for (size_t i = 0; i <= l; i++) {
-		char c = h[i];
-		if (c == '.' || c == '\0') {
-			if (lab == 0 || lab > 63 || h[i - 1] == '-')
-				return false;
-			lab = 0;
-			continue;
-		}
-		if (lab == 0 && c == '-')
-			return false;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')
-			alpha = true;
-		else if (!(c >= '0' && c <= '9'))
-			return false;
-		lab++;
-	}
-	return alpha;
 }
 
 static bool scope_valid(const char *s)
@@ -129,10 +67,14 @@ static int seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
 
 static json_t *entry_json(const struct entry *e)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "kind",
-			      e->info.kind == SECRET_CUSTOM ? "custom" : "service", "name",
-			      e->info.name, "scope", e->info.scope, "value", e->value, "created_at",
-			      (json_int_t)e->info.created_at);
+	json_t *o =
+	    json_pack("{s:s,s:s,s:s,s:I}", "kind",
+		      e->info.kind == SECRET_CUSTOM ? "custom" : "service", "name", e->info.name,
+		      "scope", e->info.scope, "created_at", (json_int_t)e->info.created_at);
+	if (o && e->info.in_keyring)
+		json_object_set_new(o, "value_in", json_string("keyring"));
+	else if (o)
+		json_object_set_new(o, "value", json_string(e->value));
 	if (o && e->info.from_env)
 		json_object_set_new(o, "source", json_string("env"));
 	if (o && e->info.kind == SECRET_CUSTOM) {
@@ -144,7 +86,7 @@ static json_t *entry_json(const struct entry *e)
 }
 
 /* Write @e[0..@n) to @path atomically. Return 0 or -1 with @err set. */
-static int persist(const char *path, const struct entry *e, size_t n, char *err, size_t errlen)
+static int write_file(const char *path, const struct entry *e, size_t n, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 16];
 	json_t *arr = json_array(), *root;
@@ -209,6 +151,29 @@ static int persist(const char *path, const struct entry *e, size_t n, char *err,
 	return 0;
 }
 
+/* Move the values @e[0..@n) holds outside @kr into it (marking them in_keyring). Return 0
+ * or -1 with @err set (the entries moved so far stay moved: the file still has them too). */
+static int keyring_sync(struct keyring *kr, struct entry *e, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].info.in_keyring || !e[i].value)
+			continue;
+		if (keyring_put(kr, &e[i].info, e[i].value, err, errlen) < 0)
+			return -1;
+		e[i].info.in_keyring = true;
+	}
+	return 0;
+}
+
+/* Store @e[0..@n): values into @kr (if any), then the file @path. Return 0 or -1 with @err. */
+static int persist(const char *path, struct keyring *kr, struct entry *e, size_t n, char *err,
+		   size_t errlen)
+{
+	if (kr && keyring_sync(kr, e, n, err, errlen) < 0)
+		return -1;
+	return write_file(path, e, n, err, errlen);
+}
+
 static const char *jstr(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -221,12 +186,16 @@ static const char *jstr(json_t *o, const char *key)
 static int entry_load(json_t *o, struct entry *e)
 {
 	const char *kind = jstr(o, "kind"), *name = jstr(o, "name"), *scope = jstr(o, "scope"),
-		   *value = jstr(o, "value"), *source = jstr(o, "source");
+		   *value = jstr(o, "value"), *source = jstr(o, "source"),
+		   *value_in = jstr(o, "value_in");
 	json_t *ts = json_object_get(o, "created_at");
 
 	memset(e, 0, sizeof(*e));
-	if (!kind || !name || !scope || !value || !json_is_integer(ts) ||
-	    !secret_name_valid(name) || !scope_valid(scope) || !secret_value_valid(value))
+	if (value_in && (strcmp(value_in, "keyring") != 0 || value))
+		return -1;
+	if (!kind || !name || !scope || !(value || value_in) || !json_is_integer(ts) ||
+	    !secret_name_valid(name) || !scope_valid(scope) ||
+	    (value && !secret_value_valid(value)))
 		return -1;
 	if (source && strcmp(source, "env") == 0) {
 		if (strcmp(kind, "service") != 0 || !scope[0])
@@ -255,8 +224,51 @@ static int entry_load(json_t *o, struct entry *e)
 	snprintf(e->info.name, sizeof(e->info.name), "%.63s", name);
 	snprintf(e->info.scope, sizeof(e->info.scope), "%s", scope);
 	e->info.created_at = json_integer_value(ts);
+	if (value_in) { /* the value is filled in by load() */
+		e->info.in_keyring = true;
+		return 0;
+	}
 	e->value = strdup(value);
 	return e->value ? 0 : -1;
+}
+
+/* Fill in the values of @s's keyring-held entries from @s->kr; an entry whose item is gone
+ * is dropped. Without a keyring, or one that fails, they stay without a value (unused, kept
+ * in the file). Each case is one log line naming the secret, never its value. */
+static void load_keyring_values(struct secret_store *s)
+{
+	char buf[SECRET_VALUE_MAX + 1], why[400];
+	size_t out = 0, unreadable = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct entry *e = &s->e[i];
+		const char *sc = e->info.scope[0] ? e->info.scope : "global";
+		int rc = e->info.in_keyring && s->kr
+			     ? keyring_get(s->kr, &e->info, buf, sizeof(buf), why, sizeof(why))
+			     : 0;
+		if (e->info.in_keyring && !s->kr) {
+			unreadable++;
+		} else if (rc == 1) {
+			sbx_log("secret %s (%s) is gone from the keyring: dropped (set it again)",
+				e->info.name, sc);
+			continue;
+		} else if (rc < 0) {
+			sbx_log("%s (the secret is not used until sbxd can read it)", why);
+		} else if (e->info.in_keyring && !secret_value_valid(buf)) {
+			sbx_log("secret %s (%s): the keyring's value is not a usable key (set it "
+				"again)",
+				e->info.name, sc);
+		} else if (e->info.in_keyring && !(e->value = strdup(buf))) {
+			sbx_log("secret %s (%s): out of memory", e->info.name, sc);
+		}
+		s->e[out++] = *e;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	s->n = out;
+	if (unreadable)
+		sbx_log("%zu secret(s) in %s have their values in the keyring, which is not in use "
+			"(SBX_SECRET_STORE, session bus): they are not used until it is",
+			unreadable, s->path);
 }
 
 static void entries_free(struct entry *e, size_t n)
@@ -313,7 +325,25 @@ static int load(struct secret_store *s, char *err, size_t errlen)
 		s->n++;
 	}
 	json_decref(root);
+	load_keyring_values(s);
 	return 0;
+}
+
+/* With a keyring, move the values the file still holds into it (a file written before, or
+ * by sbxd in file mode). A failure leaves them in the file, logged. */
+static void migrate(struct secret_store *s)
+{
+	char err[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += !s->e[i].info.in_keyring;
+	if (!s->kr || n == 0)
+		return;
+	if (persist(s->path, s->kr, s->e, s->n, err, sizeof(err)) < 0)
+		sbx_log("secret values stay in %s for now: %s", s->path, err);
+	else
+		sbx_log("moved %zu secret value(s) from %s into the keyring", n, s->path);
 }
 
 int secret_store_open(const char *path, struct secret_store **out, char *err, size_t errlen)
@@ -329,10 +359,18 @@ int secret_store_open(const char *path, struct secret_store **out, char *err, si
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	pthread_mutex_init(&s->lock, NULL);
-	if (load(s, err, errlen) < 0) {
+	char install[PATH_MAX];
+	snprintf(install, sizeof(install), "%s", path);
+	char *slash = strrchr(install, '/');
+	if (slash && slash != install)
+		*slash = '\0';
+	else
+		snprintf(install, sizeof(install), "%s", slash ? "/" : ".");
+	if (keyring_open(install, &s->kr, err, errlen) < 0 || load(s, err, errlen) < 0) {
 		secret_store_close(s);
 		return -1;
 	}
+	migrate(s);
 	*out = s;
 	return 0;
 }
@@ -342,6 +380,7 @@ void secret_store_close(struct secret_store *s)
 	if (!s)
 		return;
 	entries_free(s->e, s->n);
+	keyring_close(s->kr);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -439,6 +478,36 @@ static int spec_check(const struct secret_spec *spec, struct entry *e, char *err
 	return 0;
 }
 
+/* Delete removed secret @info's keyring item; a failure is logged (the file no longer names
+ * it, so the item is only an orphan). Caller holds the lock. */
+static void keyring_forget(struct secret_store *s, const struct secret_info *info)
+{
+	char err[512];
+
+	if (!s->kr)
+		sbx_log(
+		    "secret %s (%s) was removed, but its keyring item stays: the keyring is not "
+		    "in use",
+		    info->name, info->scope[0] ? info->scope : "global");
+	else if (keyring_del(s->kr, info, err, sizeof(err)) < 0)
+		sbx_log("%s", err);
+}
+
+/* After a failed set of @info (index @at in @s, or -1 if new) whose value reached the
+ * keyring: put the old value back, or delete the new item. Caller holds the lock. */
+static void keyring_undo(struct secret_store *s, long at, const struct secret_info *info)
+{
+	char err[512];
+	int rc;
+
+	if (at >= 0 && s->e[at].info.in_keyring && s->e[at].value)
+		rc = keyring_put(s->kr, info, s->e[at].value, err, sizeof(err));
+	else
+		rc = keyring_del(s->kr, info, err, sizeof(err));
+	if (rc < 0)
+		sbx_log("%s (after a failed write of %s)", err, s->path);
+}
+
 int secret_store_set(struct secret_store *s, const struct secret_spec *spec,
 		     struct secret_info *out, bool *replaced, char *err, size_t errlen)
 {
@@ -487,11 +556,15 @@ int secret_store_set(struct secret_store *s, const struct secret_spec *spec,
 		arr[at] = ne;
 	else
 		arr[n++] = ne;
-	if (persist(s->path, arr, n, err, errlen) < 0) {
+	if (persist(s->path, s->kr, arr, n, err, errlen) < 0) {
+		if (arr[at >= 0 ? at : (long)n - 1].info.in_keyring)
+			keyring_undo(s, at, &ne.info);
 		free(arr);
 		rc = 500;
 		goto out;
 	}
+	if (at >= 0 && s->e[at].info.in_keyring && !s->kr)
+		keyring_forget(s, &s->e[at].info); /* replaced by a value in the file */
 	if (at >= 0)
 		value_free(s->e[at].value);
 	free(s->e);
@@ -499,7 +572,7 @@ int secret_store_set(struct secret_store *s, const struct secret_spec *spec,
 	s->n = n;
 	ne.value = NULL; /* owned by the store now */
 	if (out)
-		*out = ne.info;
+		*out = arr[at >= 0 ? at : (long)n - 1].info;
 	if (replaced)
 		*replaced = at >= 0;
 out:
@@ -535,7 +608,7 @@ bool secret_applies(const struct secret_info *e, const char *sandbox, int64_t cr
 static int match_rank(const struct entry *e, const char *sandbox, int64_t created, const char *host)
 {
 	int r;
-	if (!secret_applies(&e->info, sandbox, created))
+	if (!e->value || !secret_applies(&e->info, sandbox, created))
 		return 0;
 	if (e->info.from_env)
 		r = 0;
@@ -601,7 +674,7 @@ static int remove_where(struct secret_store *s, const char *name, const char *sc
 		free(arr);
 		return 0;
 	}
-	if (persist(s->path, arr, n, err, errlen) < 0) {
+	if (persist(s->path, s->kr, arr, n, err, errlen) < 0) {
 		free(arr);
 		return -1;
 	}
@@ -609,6 +682,8 @@ static int remove_where(struct secret_store *s, const char *name, const char *sc
 	for (size_t i = 0; i < s->n; i++) {
 		bool drop = (!name || strcmp(s->e[i].info.name, name) == 0) &&
 			    (!scope || strcmp(s->e[i].info.scope, scope) == 0);
+		if (drop && s->e[i].info.in_keyring)
+			keyring_forget(s, &s->e[i].info);
 		if (drop)
 			value_free(s->e[i].value);
 	}

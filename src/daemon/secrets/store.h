@@ -1,7 +1,8 @@
 /* sbxd's secret store: API keys the user gave (`sbx secret`), kept in
- * <config>/secrets.json (mode 0600, rewritten atomically) and in memory behind a mutex.
- * The only place a key's value lives in sbxd; it never logs or returns a value except
- * through secret_store_find(), for the injecting proxy. */
+ * <config>/secrets.json (mode 0600, rewritten atomically) and in memory behind a mutex; the
+ * values themselves in the desktop keyring instead when one is offered (keyring.h,
+ * SBX_SECRET_STORE). The only place a key's value lives in sbxd; it never logs or returns a
+ * value except through secret_store_find(), for the injecting proxy. */
 #ifndef SBX_DAEMON_SECRETS_STORE_H
 #define SBX_DAEMON_SECRETS_STORE_H
 
@@ -29,6 +30,7 @@ struct secret_info {
 	int64_t created_at;		 /* unix seconds; kept when the value is replaced */
 	bool from_env;			 /* a service's key taken from the host environment
 					    of `sbx create` (weakest; never replaces a stored one) */
+	bool in_keyring;		 /* its value is in the keyring, not secrets.json */
 };
 
 /* What to store: a service secret (name, scope) or a custom one (also host, env). */
@@ -46,7 +48,12 @@ struct secret_store;
 
 /**
  * secret_store_open() - read @path (a missing file is an empty store) into a new store.
- * The file's directory is created (0700) when it is first written.
+ * The file's directory is created (0700) when it is first written. Where values go follows
+ * SBX_SECRET_STORE (keyring_open(), with the file's directory as the install): with the
+ * keyring, entries the file holds as {"value_in": "keyring"} get their values from it (an
+ * item gone from the keyring drops its entry, logged; a keyring that cannot be read keeps
+ * the entry unusable until it can), and values still in the file are moved into the keyring
+ * at once. Without it, keyring-held entries are listed but never used.
  * @err: one line on failure (@errlen bytes), naming the file and what to do.
  * Return: 0 with *@out set, or -1.
  */
@@ -82,8 +89,9 @@ bool secret_host_valid(const char *h);
 
 /**
  * secret_store_set() - add @spec, replacing the secret of the same name and scope (which
- * keeps its created_at and, if custom, its placeholder), and rewrite the file. Service names
- * must be known (services.h); a custom name must not be a service's name. A @spec from_env
+ * keeps its created_at and, if custom, its placeholder), and rewrite the file. With the
+ * keyring the value is stored there first, and the file then names it without the value. Service
+ * names must be known (services.h); a custom name must not be a service's name. A @spec from_env
  * must be a service scoped to a sandbox, and never replaces a secret the user stored there:
  * then nothing changes and @out gets the stored one.
  * @out: the secret now under that name and scope (no value); @replaced: whether one was
@@ -118,7 +126,8 @@ int secret_store_find(struct secret_store *s, const char *sandbox, int64_t creat
 bool secret_applies(const struct secret_info *e, const char *sandbox, int64_t created);
 
 /**
- * secret_store_remove() - remove the secret @name of scope @scope (NULL/"": global).
+ * secret_store_remove() - remove the secret @name of scope @scope (NULL/"": global). Here
+ * and in the two below, keyring items are deleted once the file no longer names them.
  * Return: 0 removed, 1 none such, or -1 with @err set (file not rewritten; nothing removed).
  */
 int secret_store_remove(struct secret_store *s, const char *name, const char *scope, char *err,
