@@ -50,6 +50,13 @@ struct upstream {
 static struct upstream anth = {.host = "api.anthropic.com"}, plain = {.host = "plain.test"},
 		       rogue = {.host = "api.openai.com"};
 
+#define BIG_LEN (8u << 20) /* a response larger than every buffer on the way */
+
+static char big_byte(unsigned i)
+{
+	return (char)((i * 7u + (i >> 16)) % 251u);
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -120,7 +127,20 @@ static void *upstream_conn(void *arg)
 			    : (size_t)hl);
 		snprintf(u->body, sizeof(u->body), "%.*s", (int)(total - (size_t)hl), buf + hl);
 		pthread_mutex_unlock(&u->mu);
-		if (strncmp(buf, "GET /stream ", 12) == 0) {
+		if (strncmp(buf, "GET /big ", 9) == 0) {
+			static char chunk[65536];
+			char head[128];
+			int hn = snprintf(head, sizeof(head),
+					  "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", BIG_LEN);
+
+			SSL_write(s, head, hn);
+			for (unsigned off = 0; off < BIG_LEN; off += sizeof(chunk)) {
+				for (unsigned i = 0; i < sizeof(chunk); i++)
+					chunk[i] = big_byte(off + i);
+				if (SSL_write(s, chunk, sizeof(chunk)) != (int)sizeof(chunk))
+					break;
+			}
+		} else if (strncmp(buf, "GET /stream ", 12) == 0) {
 			SSL_write(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47);
 			for (int i = 0; i < 5; i++) {
 				char c[16];
@@ -297,6 +317,48 @@ TEST(streamed_response_is_not_buffered)
 	CHECK(last - first >= 600); /* four more chunks 200 ms apart came after the first */
 }
 
+/* A response far larger than the pump's buffers arrives whole and in order, and the connection
+ * is still good for the next request (the pump must not stop with bytes left in its TLS
+ * sessions once the upstream has sent everything). */
+TEST(large_response_arrives_whole)
+{
+	SSL *s = tls_through_proxy("api.anthropic.com", anth.port, tls_ca_cert(tls_ca_default()));
+	struct timeval tv = {.tv_sec = 20};
+	static char b[1 << 16];
+	char head[4096];
+	size_t n = 0, got = 0, bad = 0;
+	int r;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	/* a stall fails the test instead of hanging it */
+	setsockopt(SSL_get_fd(s), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK_EQ(ssl_send(s, "GET /big HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+			     "x-api-key: proxy-managed\r\n\r\n"),
+		 0);
+	head[0] = 0;
+	while (!strstr(head, "\r\n\r\n") && n + 1 < sizeof(head) &&
+	       (r = SSL_read(s, head + n, 1)) == 1)
+		head[++n] = 0;
+	CHECK(strstr(head, "Content-Length: 8388608") != NULL);
+	while (got < BIG_LEN && (r = SSL_read(s, b, (int)sizeof(b))) > 0) {
+		for (int i = 0; i < r; i++)
+			bad += b[i] != big_byte((unsigned)(got + (size_t)i));
+		got += (size_t)r;
+	}
+	if (got != BIG_LEN)
+		fprintf(stderr, "large: got %zu of %u bytes\n", got, BIG_LEN);
+	CHECK_EQ(got, BIG_LEN);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(ssl_send(s, "GET /after HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+			     "x-api-key: proxy-managed\r\n\r\n"),
+		 0);
+	ssl_read_until(s, b, sizeof(b), "\r\n\r\nok");
+	CHECK(strstr(b, "HTTP/1.1 200 OK") != NULL);
+	tls_close(s);
+}
+
 TEST(no_secret_stays_a_plain_tunnel)
 {
 	SSL *s = tls_through_proxy("plain.test", plain.port, tls_ca_cert(test_ca));
@@ -407,6 +469,7 @@ int main(void)
 	}
 	RUN(intercept_injects_key_keepalive_chunked);
 	RUN(streamed_response_is_not_buffered);
+	RUN(large_response_arrives_whole);
 	RUN(no_secret_stays_a_plain_tunnel);
 	RUN(untrusted_upstream_gets_nothing);
 	RUN(foreign_host_header_421);

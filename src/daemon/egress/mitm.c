@@ -30,6 +30,7 @@
 
 #define MITM_PLAIN    (16u << 10)  /* plaintext buffers, each way */
 #define MITM_BIO_HIGH (256u << 10) /* stop producing into a memory BIO above this */
+#define MITM_ROUNDS   16 /* pump rounds per wake-up: one busy connection never starves others */
 
 /* offered upstream; the guest side's ALPN is the leaf context's (tls/leaf.h) */
 static const unsigned char alpn_h1[] = "\x08http/1.1";
@@ -44,6 +45,7 @@ struct eg_mitm {
 	bool c_hs, u_hs, u_fail;
 	bool c_closed, u_closed; /* TLS stream ended (close_notify, EOF or error) */
 	bool c_sent_close, u_sent_close;
+	bool more; /* the pump stopped at its round limit with work left: run it again soon */
 };
 
 /* Touched only on the egress thread. */
@@ -402,9 +404,11 @@ enum eg_mitm_next eg_mitm_pump(struct eg_conn *c)
 	struct eg_mitm *m = c->mitm;
 	enum eg_mitm_next nx;
 
-	for (int round = 0; round < 16; round++) {
+	m->more = false;
+	for (int round = 0; round < MITM_ROUNDS; round++) {
 		bool progress = false;
 		ssize_t n;
+		int w;
 
 		if (iobuf_data(&c->c2u)) { /* bytes read before interception began */
 			BIO_write(m->c_in, c->c2u.d + c->c2u.off, (int)iobuf_data(&c->c2u));
@@ -426,14 +430,20 @@ enum eg_mitm_next eg_mitm_pump(struct eg_conn *c)
 				return nx;
 			relay_responses(c, &progress);
 		}
+		/* bytes written count as progress too: a full buffer just sent makes room for what
+		 * the sessions still hold, and no socket event would announce that */
 		progress |= bio_out(m->u_out, &m->uout) > 0;
-		if (iobuf_write(c->ufd, &m->uout, &c->bytes) < 0) {
+		w = iobuf_write(c->ufd, &m->uout, &c->bytes);
+		if (w < 0) {
 			m->u_closed = true; /* deliver what we have, then end */
 			m->uout.off = m->uout.len = 0;
 		}
+		progress |= w > 0;
 		progress |= bio_out(m->c_out, &c->u2c) > 0;
-		if (iobuf_write(c->cfd, &c->u2c, &c->bytes) < 0)
+		w = iobuf_write(c->cfd, &c->u2c, &c->bytes);
+		if (w < 0)
 			return EG_MITM_CLOSE;
+		progress |= w > 0;
 		if (c->c_eof && !m->c_hs)
 			return EG_MITM_CLOSE;
 		if (m->u_closed && m->c_sent_close && !iobuf_data(&c->u2c) &&
@@ -445,6 +455,9 @@ enum eg_mitm_next eg_mitm_pump(struct eg_conn *c)
 			break;
 		if (m->c_hs && m->u_hs)
 			c->deadline = eg_now_ms() + EG_IDLE_MS;
+		/* bytes may now wait inside the BIOs and sessions where no socket event will
+		 * announce them (the upstream already sent everything): ask for another turn */
+		m->more = round == MITM_ROUNDS - 1;
 	}
 	return EG_MITM_GO;
 }
@@ -456,7 +469,7 @@ void eg_mitm_interest(const struct eg_conn *c, uint32_t *cw, uint32_t *uw)
 	*cw = *uw = 0;
 	if (!c->c_eof && BIO_ctrl_pending(m->c_in) < MITM_BIO_HIGH)
 		*cw |= EPOLLIN;
-	if (iobuf_data(&c->u2c))
+	if (iobuf_data(&c->u2c) || m->more) /* more: the guest's socket is writable soon */
 		*cw |= EPOLLOUT;
 	if (!c->u_eof && BIO_ctrl_pending(m->u_in) < MITM_BIO_HIGH)
 		*uw |= EPOLLIN;
