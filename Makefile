@@ -1,9 +1,11 @@
-# sbx build. `make` builds the host binaries (sbx, sbxd, sbx-vhost) and the guest's
+# sbx build. `make` builds the host binaries (sbx, sbxd, sbx-vhost, sbx-vmm) and the guest's
 # static sbx-init; `make check` runs the whole suite (tests/run). Sources are picked up
 # by directory, so adding a file needs no edit here:
-#   src/common src/proto src/virtio/** src/vhost src/daemon/** src/engine src/cli -> libsbx.a
+#   src/common src/proto src/virtio/** src/vhost src/daemon/** src/engine src/cli src/vmm
+#                                                                            -> libsbx.a
 #   src/guest (minus main.c)                                                 -> libguest.a
-#   <dir>/main.c of cli, daemon, vhost                                       -> one binary each
+#   <dir>/main.c of cli, daemon, vhost, vmm                                  -> one binary each
+#   tests/vmmguest/X.S -> build/vmmguest/X.elf, freestanding PVH guests for sbx-vmm (with the tests)
 #   src/guest/*.c + src/proto/*.c, musl static                               -> sbx-init
 #   tests/unit/*_test.c -> one test binary each; tests/fuzz/*.c -> one libFuzzer target each
 #   tests/guest/X.c (+ tests/guest/X/*.c) -> static musl helper programs put into test guests
@@ -44,19 +46,20 @@ SECRET_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libsecret
 
 GUEST_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -Os -static -Isrc -MMD -MP
 
-MAINS       := src/cli/main.c src/daemon/main.c src/vhost/main.c
+MAINS       := src/cli/main.c src/daemon/main.c src/vhost/main.c src/vmm/main.c
 HOST_SRC    := $(filter-out $(MAINS),$(wildcard src/common/*.c src/proto/*.c src/vhost/*.c \
-                 src/engine/*.c src/cli/*.c) $(shell find src/virtio src/daemon -name '*.c'))
+                 src/engine/*.c src/cli/*.c src/vmm/*.c) $(shell find src/virtio src/daemon -name '*.c'))
 GUEST_LIB_SRC := $(filter-out src/guest/main.c,$(wildcard src/guest/*.c))
 GUEST_SRC   := $(filter-out src/proto/agent_client.c,$(wildcard src/guest/*.c src/proto/*.c))
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/*.c)
 GUEST_TOOLS := $(wildcard tests/guest/*.c)
 BENCH_TOOLS := $(wildcard tests/bench/*.c)
+VMM_GUESTS  := $(patsubst tests/vmmguest/%.S,$(BUILD)/vmmguest/%.elf,$(wildcard tests/vmmguest/*.S))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-BINS  := $(BUILD)/sbx $(BUILD)/sbxd $(BUILD)/sbx-vhost
+BINS  := $(BUILD)/sbx $(BUILD)/sbxd $(BUILD)/sbx-vhost $(BUILD)/sbx-vmm
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 GUEST_TOOL_BINS := $(patsubst tests/guest/%.c,$(BUILD)/guest/%,$(GUEST_TOOLS))
@@ -66,7 +69,7 @@ BENCH_TOOL_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_TOOLS))
 all: host guest
 host: $(BINS) $(BUILD)/lib/sbx/images
 guest: $(BUILD)/lib/sbx/sbx-init $(GUEST_TOOL_BINS)
-tests: $(UNITS) $(BENCH_TOOL_BINS)
+tests: $(UNITS) $(BENCH_TOOL_BINS) $(VMM_GUESTS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -87,6 +90,15 @@ $(BUILD)/sbxd: $(call obj,src/daemon/main.c) $(BUILD)/libsbx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/sbx-vhost: $(call obj,src/vhost/main.c) $(BUILD)/libsbx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/sbx-vmm: $(call obj,src/vmm/main.c) $(BUILD)/libsbx.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Freestanding sbx-vmm test guests: tests/vmmguest/X.S -> $(BUILD)/vmmguest/X.elf (32-bit,
+# linked at 1 MiB by tests/vmmguest/guest.ld; the host gcc is enough, no multilib needed).
+$(BUILD)/vmmguest/%.elf: tests/vmmguest/%.S tests/vmmguest/guest.ld tests/vmmguest/guest.h
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -nostdlib -static -no-pie -ffreestanding -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+	  -Wl,-T,tests/vmmguest/guest.ld -o $@ $<
 
 # The guest agent: static, musl, no host libraries.
 $(BUILD)/lib/sbx/sbx-init: $(GUEST_SRC) $(wildcard src/proto/*.h src/guest/*.h)

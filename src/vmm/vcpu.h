@@ -1,0 +1,85 @@
+/* The vCPUs of sbx-vmm: creation (kvm_run mapped), CPUID from KVM_GET_SUPPORTED_CPUID with the
+ * per-vCPU topology set, the PVH entry register state, and the run loop that hands port I/O
+ * and MMIO exits to the buses and turns every other exit into a stop with a status.
+ * Owns the vCPU fds; never decides what a device does. */
+#ifndef SBX_VMM_VCPU_H
+#define SBX_VMM_VCPU_H
+
+#include "vmm/bus.h"
+#include "vmm/kvm.h"
+
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMM_VCPU_MAX 64
+
+/**
+ * struct vmm_vcpu - one vCPU.
+ * @fd: the vCPU (KVM_CREATE_VCPU).
+ * @id: its index and APIC id.
+ * @run: the shared struct kvm_run.
+ * @run_size: bytes mapped at @run.
+ */
+struct vmm_vcpu {
+	int fd;
+	unsigned id;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+/**
+ * vmm_vcpu_create() - create vCPU @id, map its kvm_run and set its CPUID.
+ * @vm: the VM.
+ * @id: index (= APIC id), < @ncpus.
+ * @ncpus: vCPUs the VM will have (for the topology leaves).
+ * @c: filled in.
+ * @err: one line on failure.
+ * @errlen: size of @err.
+ *
+ * CPUID is KVM_GET_SUPPORTED_CPUID with, per vCPU: leaf 1 EBX[31:24] (initial APIC id) and
+ * EBX[23:16] (logical processors), leaves 0xB/0x1F EDX (x2APIC id). Syscalls: ioctl
+ * (KVM_CREATE_VCPU, KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2), mmap.
+ *
+ * Return: 0, or -1 with @err set.
+ */
+int vmm_vcpu_create(const struct vmm_vm *vm, unsigned id, unsigned ncpus, struct vmm_vcpu *c,
+		    char *err, size_t errlen);
+
+/**
+ * vmm_vcpu_set_pvh() - the PVH entry state: 32-bit protected mode, paging off, flat 4 GiB
+ * CS/DS/ES/SS/FS/GS, EIP = @entry, EBX = @start_info, EFLAGS = 2.
+ * @c: the boot vCPU.
+ * @entry: the PVH entry point.
+ * @start_info: guest-physical address of struct hvm_start_info.
+ * @err: one line on failure.
+ * @errlen: size of @err.
+ *
+ * Syscalls: ioctl (KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_REGS).
+ *
+ * Return: 0, or -1 with @err set.
+ */
+int vmm_vcpu_set_pvh(struct vmm_vcpu *c, uint32_t entry, uint32_t start_info, char *err,
+		     size_t errlen);
+
+/**
+ * vmm_vcpu_run() - run @c until something stops the VM.
+ * @c: the vCPU.
+ * @pio: port-I/O bus.
+ * @mmio: MMIO bus.
+ * @stop: the VM's stop record; set by a device (debug exit) or here (HLT without irqchip: 1,
+ *        triple fault: 1, KVM system event shutdown/reset: 0, internal error/failed entry: 1,
+ *        KVM_RUN failing: 1).
+ *
+ * Syscalls: ioctl (KVM_RUN), and whatever the devices need.
+ */
+void vmm_vcpu_run(struct vmm_vcpu *c, const struct vmm_bus *pio, const struct vmm_bus *mmio,
+		  struct vmm_stop *stop);
+
+/**
+ * vmm_vcpu_destroy() - unmap kvm_run and close the vCPU (safe on a half-created one).
+ * @c: the vCPU.
+ */
+void vmm_vcpu_destroy(struct vmm_vcpu *c);
+
+#endif

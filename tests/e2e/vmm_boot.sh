@@ -1,0 +1,73 @@
+#!/bin/bash
+# E2E for sbx-vmm's first slice: boot the freestanding PVH test guest on /dev/kvm (PVM here, so
+# the guest is a few hundred instructions), check its serial lines (start_info magic, cmdline,
+# memmap, initrd size) and its debug-exit status; the one-line errors for a missing kernel, a
+# non-PVH ELF and too little memory; and the --timeout-ms watchdog ending a spinning guest
+# with 124. Every run is under `timeout`. SKIPs (exit 0) without /dev/kvm.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/e2e/lib/sandbox.bash
+. tests/e2e/lib/sandbox.bash
+sbx_test_init sbx-vmm-e2e
+
+BUILD=${BUILD:-build}
+VMM=${SBX_VMM:-$BUILD/sbx-vmm}
+HELLO=$BUILD/vmmguest/pvh_hello.elf
+SPIN=$BUILD/vmmguest/pvh_spin.elf
+
+if [[ ! -c /dev/kvm ]]; then
+	echo "SKIP vmm: no /dev/kvm"
+	exit 0
+fi
+for f in "$VMM" "$HELLO" "$SPIN"; do
+	[[ -x $f ]] || {
+		fail vmm-prereqs "missing $f (run make host tests)"
+		exit 1
+	}
+done
+
+# --- the guest boots through PVH, reads start_info and exits with its own status
+head -c 12345 /dev/urandom >"$tmp/initrd"
+timeout 60 "$VMM" --kernel "$HELLO" --initrd "$tmp/initrd" --cmdline "console=ttyS0 sbx=1" \
+	--mem 64 --timeout-ms 30000 >"$tmp/serial" 2>"$tmp/stderr"
+expect vmm-hello-status 16 $?
+expect vmm-hello-serial "sbx-vmm guest: pvh ok
+cmdline: console=ttyS0 sbx=1
+memmap 3
+initrd 12345" "$(cat "$tmp/serial")"
+expect vmm-hello-stderr "" "$(cat "$tmp/stderr")"
+
+# --- no initrd, empty cmdline, two vCPUs, console to a file
+timeout 60 "$VMM" --kernel "$HELLO" --cpus 2 --console "$tmp/console" --timeout-ms 30000 \
+	>"$tmp/out" 2>&1
+expect vmm-plain-status 16 $?
+expect vmm-plain-serial "sbx-vmm guest: pvh ok
+cmdline: 
+memmap 3" "$(cat "$tmp/console")"
+expect vmm-plain-stdout "" "$(cat "$tmp/out")"
+
+# --- bad input: one line naming the thing and what to do
+bad vmm-no-kernel "--kernel: missing" timeout 60 "$VMM"
+bad vmm-kernel-absent "--kernel $tmp/nope: No such file" timeout 60 "$VMM" --kernel "$tmp/nope"
+bad vmm-not-pvh "no PVH entry" timeout 60 "$VMM" --kernel /bin/true
+bad vmm-not-elf "not an ELF" timeout 60 "$VMM" --kernel "$tmp/initrd"
+bad vmm-mem-small "memory too small" timeout 60 "$VMM" --kernel "$HELLO" --mem 1
+truncate -s 5M "$tmp/big"
+bad vmm-initrd-big "initrd: 5242880 bytes do not fit" timeout 60 "$VMM" --kernel "$HELLO" \
+	--mem 4 --initrd "$tmp/big"
+
+# --- a guest that never ends is stopped by the watchdog with 124 and one line
+start=$(date +%s%N)
+timeout 60 "$VMM" --kernel "$SPIN" --timeout-ms 1000 >"$tmp/out" 2>"$tmp/err"
+st=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+expect vmm-timeout-status 124 $st
+expect vmm-timeout-serial "." "$(cat "$tmp/out")"
+expect vmm-timeout-lines 1 "$(wc -l <"$tmp/err")"
+if grep -q "timed out" "$tmp/err" && ((ms >= 1000 && ms < 10000)); then
+	pass vmm-timeout-line
+else
+	fail vmm-timeout-line "after ${ms} ms: $(cat "$tmp/err")"
+fi
+
+exit $((fails > 0))
