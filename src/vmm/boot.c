@@ -4,6 +4,7 @@
 #include "vmm/boot.h"
 
 #include <elf.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -321,5 +322,26 @@ int boot_pvh_setup(const struct vmm_mem *mem, const struct boot_plan *plan, cons
 		si.modlist_paddr = BOOT_MODLIST_GPA;
 	}
 	memcpy(p_si, &si, sizeof(si));
+	return 0;
+}
+
+int boot_acpi_setup(const struct vmm_mem *mem, const struct acpi_config *cfg,
+		    struct acpi_layout *out, char *err, size_t errlen)
+{
+	uint8_t *area = vmm_mem_ptr(mem, BOOT_ACPI_GPA, BOOT_ACPI_MAX);
+	uint8_t *p_rsdp =
+	    vmm_mem_ptr(mem, BOOT_START_INFO_GPA + offsetof(struct hvm_start_info, rsdp_paddr),
+			sizeof(uint64_t));
+	char why[256];
+
+	if (!area || !p_rsdp) {
+		snprintf(err, errlen, "ACPI tables: guest RAM too small (raise --mem)");
+		return -1;
+	}
+	if (acpi_build(cfg, area, BOOT_ACPI_MAX, BOOT_ACPI_GPA, out, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "ACPI tables: %s", why);
+		return -1;
+	}
+	memcpy(p_rsdp, &out->rsdp, sizeof(out->rsdp));
 	return 0;
 }

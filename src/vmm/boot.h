@@ -1,10 +1,12 @@
 /* Direct kernel boot through the PVH entry: parse an ELF (64- or 32-bit) into a load plan,
  * then write its segments, the cmdline, the initrd, the E820 memory map and struct
- * hvm_start_info into guest RAM. Parsing is pure (a buffer in, a plan out). Owns the guest's
- * low boot area below 1 MiB; never touches KVM (the caller sets EBX = BOOT_START_INFO_GPA). */
+ * hvm_start_info, and the ACPI tables acpi.c builds, into guest RAM. Parsing is pure (a buffer in,
+ * a plan out). Owns the guest's low boot area below 1 MiB; never touches KVM (the caller sets EBX =
+ * BOOT_START_INFO_GPA). */
 #ifndef SBX_VMM_BOOT_H
 #define SBX_VMM_BOOT_H
 
+#include "vmm/acpi.h"
 #include "vmm/kvm.h"
 
 #include <stddef.h>
@@ -16,6 +18,8 @@
 #define BOOT_MEMMAP_GPA	    0x7000ULL
 #define BOOT_CMDLINE_GPA    0x20000ULL
 #define BOOT_CMDLINE_MAX    4096	/* bytes, including the NUL */
+#define BOOT_ACPI_GPA	    0xe0000ULL	/* ACPI tables: in the reserved [0xa0000, 1 MiB) */
+#define BOOT_ACPI_MAX	    0x20000ULL	/* up to 1 MiB */
 #define BOOT_KERNEL_MIN	    0x100000ULL /* PT_LOAD segments start at or above 1 MiB */
 #define BOOT_LOWMEM_END	    0xa0000ULL	/* RAM below the VGA hole */
 #define BOOT_SEG_MAX	    16
@@ -35,7 +39,7 @@
  * @nr_modules: 1 with an initrd, else 0.
  * @modlist_paddr: the struct hvm_modlist_entry array.
  * @cmdline_paddr: NUL-terminated command line.
- * @rsdp_paddr: ACPI RSDP (0 for now).
+ * @rsdp_paddr: ACPI RSDP (set by boot_acpi_setup(), else 0).
  * @memmap_paddr: the struct hvm_memmap_table_entry array.
  * @memmap_entries: its length.
  * @reserved: 0.
@@ -159,5 +163,21 @@ struct boot_info {
 int boot_pvh_setup(const struct vmm_mem *mem, const struct boot_plan *plan, const uint8_t *elf,
 		   size_t elf_len, const uint8_t *initrd, size_t initrd_len, const char *cmdline,
 		   struct boot_info *info, char *err, size_t errlen);
+
+/**
+ * boot_acpi_setup() - build the ACPI tables for @cfg at BOOT_ACPI_GPA in guest RAM and point
+ * start_info.rsdp_paddr at their RSDP.
+ * @mem: guest RAM, where boot_pvh_setup() has already written start_info.
+ * @cfg: what the tables describe.
+ * @out: where each table went (filled in on success).
+ * @err: on failure, "ACPI tables: <why> (<what to do>)".
+ * @errlen: size of @err.
+ *
+ * Call after boot_pvh_setup(): it patches the start_info that one wrote.
+ *
+ * Return: 0, or -1 with @err set.
+ */
+int boot_acpi_setup(const struct vmm_mem *mem, const struct acpi_config *cfg,
+		    struct acpi_layout *out, char *err, size_t errlen);
 
 #endif

@@ -1,11 +1,13 @@
-/* sbx-vmm: boot a kernel (ELF, PVH entry) on KVM with a serial console and a debug-exit port,
- * and exit with the guest's status. Owns the command line, the watchdog and the wiring of
- * kvm.c, boot.c, vcpu.c and the devices; holds no device or KVM logic of its own. */
+/* sbx-vmm: boot a kernel (ELF, PVH entry) on KVM with ACPI tables, a serial console, ACPI
+ * poweroff/reset ports and a debug-exit port, and exit with the guest's status. Owns the command
+ * line, the watchdog and the wiring of kvm.c, boot.c, vcpu.c and the devices; holds no device or
+ * KVM logic of its own. */
 #include "common/err.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/debug_exit.h"
 #include "vmm/kvm.h"
+#include "vmm/pm.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
 
@@ -220,6 +222,9 @@ int main(int argc, char **argv)
 	struct vmm_bus pio = {0}, mmio = {0};
 	struct vmm_stop stop = {0};
 	struct serial_8250 com1;
+	struct pm_regs pm;
+	struct acpi_config acpi = {0};
+	struct acpi_layout acpi_at;
 	char err[512];
 	uint64_t ram;
 
@@ -238,6 +243,12 @@ int main(int argc, char **argv)
 	if (boot_pvh_setup(&vm.mem, &plan, kernel.addr, kernel.len, initrd.addr, initrd.len,
 			   o.cmdline, &info, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
+	/* No virtio-mmio slots yet (acpi.nslots = 0), no GED power button (ged_base 0), no RTC;
+	 * IRQ0 stays on GSI 0 as KVM's default routing wires it. */
+	acpi.ncpus = (unsigned)o.cpus;
+	pm_acpi_regs(&acpi);
+	if (boot_acpi_setup(&vm.mem, &acpi, &acpi_at, err, sizeof(err)) < 0)
+		sbx_die("%s", err);
 	for (unsigned i = 0; i < o.cpus; i++)
 		if (vmm_vcpu_create(&vm, i, (unsigned)o.cpus, &cpus[i], err, sizeof(err)) < 0)
 			sbx_die("%s", err);
@@ -245,6 +256,9 @@ int main(int argc, char **argv)
 		sbx_die("%s", err);
 	vmm_bus_add(&pio, SERIAL_COM1_BASE, SERIAL_NREGS, serial_io, &com1);
 	vmm_bus_add(&pio, DEBUG_EXIT_PORT, 1, debug_exit_io, &stop);
+	pm_init(&pm, &stop);
+	vmm_bus_add(&pio, PM_SLEEP_CTL_PORT, PM_SLEEP_NPORTS, pm_sleep_io, &pm);
+	vmm_bus_add(&pio, PM_RESET_PORT, 1, pm_reset_io, &pm);
 	/* Only the boot vCPU runs for now: the others wait for INIT/SIPI, which needs one thread
 	 * per vCPU (next slice). */
 	vmm_vcpu_run(&cpus[0], &pio, &mmio, &stop);

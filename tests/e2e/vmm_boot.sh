@@ -1,7 +1,9 @@
 #!/bin/bash
 # E2E for sbx-vmm's first slice: boot the freestanding PVH test guest on /dev/kvm (PVM here, so
 # the guest is a few hundred instructions), check its serial lines (start_info magic, cmdline,
-# memmap, initrd size) and its debug-exit status; the one-line errors for a missing kernel, a
+# memmap, initrd size, the ACPI RSDP behind start_info.rsdp_paddr) and its debug-exit status;
+# ACPI poweroff by a guest that finds the sleep control register through RSDP -> XSDT -> FADT
+# (status 0, nothing on stderr); the one-line errors for a missing kernel, a
 # non-PVH ELF and too little memory; and the --timeout-ms watchdog ending a spinning guest
 # with 124. Every run is under `timeout`. SKIPs (exit 0) without /dev/kvm.
 set -u
@@ -14,12 +16,13 @@ BUILD=${BUILD:-build}
 VMM=${SBX_VMM:-$BUILD/sbx-vmm}
 HELLO=$BUILD/vmmguest/pvh_hello.elf
 SPIN=$BUILD/vmmguest/pvh_spin.elf
+ACPI_OFF=$BUILD/vmmguest/pvh_acpi_off.elf
 
 if [[ ! -c /dev/kvm ]]; then
 	echo "SKIP vmm: no /dev/kvm"
 	exit 0
 fi
-for f in "$VMM" "$HELLO" "$SPIN"; do
+for f in "$VMM" "$HELLO" "$SPIN" "$ACPI_OFF"; do
 	[[ -x $f ]] || {
 		fail vmm-prereqs "missing $f (run make host tests)"
 		exit 1
@@ -34,7 +37,8 @@ expect vmm-hello-status 16 $?
 expect vmm-hello-serial "sbx-vmm guest: pvh ok
 cmdline: console=ttyS0 sbx=1
 memmap 3
-initrd 12345" "$(cat "$tmp/serial")"
+initrd 12345
+acpi RSD PTR ok" "$(cat "$tmp/serial")"
 expect vmm-hello-stderr "" "$(cat "$tmp/stderr")"
 
 # --- no initrd, empty cmdline, two vCPUs, console to a file
@@ -43,8 +47,25 @@ timeout 60 "$VMM" --kernel "$HELLO" --cpus 2 --console "$tmp/console" --timeout-
 expect vmm-plain-status 16 $?
 expect vmm-plain-serial "sbx-vmm guest: pvh ok
 cmdline: 
-memmap 3" "$(cat "$tmp/console")"
+memmap 3
+acpi RSD PTR ok" "$(cat "$tmp/console")"
 expect vmm-plain-stdout "" "$(cat "$tmp/out")"
+
+# --- ACPI poweroff as Linux does it, from the tables: status 0, no stderr line (normal end);
+# with --stats, only the stats line. 0x21 would mean the write did not end the VM, 0x22 a
+# table the guest could not follow.
+for cpus in 1 4; do
+	timeout 60 "$VMM" --kernel "$ACPI_OFF" --cpus "$cpus" --timeout-ms 30000 \
+		>"$tmp/serial" 2>"$tmp/stderr"
+	expect "vmm-acpi-off-status-$cpus" 0 $?
+	expect "vmm-acpi-off-serial-$cpus" \
+		"sbx-vmm guest: acpi poweroff through the FADT's sleep control register" \
+		"$(cat "$tmp/serial")"
+	expect "vmm-acpi-off-stderr-$cpus" "" "$(cat "$tmp/stderr")"
+done
+timeout 60 "$VMM" --kernel "$ACPI_OFF" --stats --timeout-ms 30000 >/dev/null 2>"$tmp/stderr"
+expect vmm-acpi-off-stats-status 0 $?
+expect vmm-acpi-off-stats-lines 1/1 "$(grep -c '^sbx-vmm: stats: ' "$tmp/stderr")/$(wc -l <"$tmp/stderr")"
 
 # --- bad input: one line naming the thing and what to do
 bad vmm-no-kernel "--kernel: missing" timeout 60 "$VMM"

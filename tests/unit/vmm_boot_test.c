@@ -1,6 +1,7 @@
 /* Unit tests of sbx-vmm's PVH boot (src/vmm/boot.c) on synthetic ELF64/ELF32 images: the load
  * plan, bad images refused with one-line reasons, and the start_info / memmap / modlist /
- * cmdline layout written into a RAM buffer; plus the bounds-checked RAM accessor (kvm.c), the
+ * cmdline layout written into a RAM buffer, the ACPI tables placed at BOOT_ACPI_GPA with
+ * start_info.rsdp_paddr pointing at them; plus the bounds-checked RAM accessor (kvm.c), the
  * I/O bus (bus.c) and the UART's registers (serial.c). */
 #include "vmm/boot.h"
 #include "vmm/bus.h"
@@ -196,11 +197,51 @@ TEST(start_info_layout)
 	CHECK_EQ(offsetof(struct hvm_start_info, nr_modules), SI_NR_MODULES);
 	CHECK_EQ(offsetof(struct hvm_start_info, modlist_paddr), SI_MODLIST_PADDR);
 	CHECK_EQ(offsetof(struct hvm_start_info, cmdline_paddr), SI_CMDLINE_PADDR);
+	CHECK_EQ(offsetof(struct hvm_start_info, rsdp_paddr), SI_RSDP_PADDR);
 	CHECK_EQ(offsetof(struct hvm_start_info, memmap_entries), SI_MEMMAP_ENTRIES);
 	CHECK_EQ(offsetof(struct hvm_modlist_entry, size), MOD_SIZE);
 	CHECK_EQ(sizeof(struct hvm_start_info), 56);
 	CHECK_EQ(SI_MAGIC_VALUE, HVM_START_MAGIC);
 	CHECK_EQ(sizeof(struct hvm_memmap_table_entry), 24);
+}
+
+TEST(acpi_placed)
+{
+	static uint8_t ram[RAM];
+	struct vmm_mem mem = {ram, RAM};
+	struct boot_plan p;
+	struct boot_info info;
+	struct acpi_config cfg = {.ncpus = 2};
+	struct acpi_layout at;
+	size_t len = elf64(0x200000, 0x100, 0x100, 0x200000, 1);
+	const uint8_t *rsdp;
+	uint8_t sum = 0;
+
+	memset(ram, 0x55, sizeof(ram));
+	cfg.sleep_ctl = (struct acpi_reg){ACPI_GAS_IO, 0x600};
+	cfg.sleep_sts = (struct acpi_reg){ACPI_GAS_IO, 0x601};
+	CHECK_EQ(boot_elf_parse(img, len, RAM, &p, err, sizeof(err)), 0);
+	CHECK_EQ(boot_pvh_setup(&mem, &p, img, len, NULL, 0, "", &info, err, sizeof(err)), 0);
+	CHECK_EQ(boot_acpi_setup(&mem, &cfg, &at, err, sizeof(err)), 0);
+	CHECK_EQ(AT(&mem, BOOT_START_INFO_GPA, struct hvm_start_info)->rsdp_paddr, BOOT_ACPI_GPA);
+	CHECK_EQ(at.rsdp, BOOT_ACPI_GPA);
+	CHECK(at.size > 0 && at.size <= BOOT_ACPI_MAX);
+	/* inside the memory map's reserved hole, and nothing past the tables touched */
+	CHECK(BOOT_ACPI_GPA >= BOOT_LOWMEM_END && BOOT_ACPI_GPA + BOOT_ACPI_MAX <= BOOT_KERNEL_MIN);
+	CHECK_EQ(ram[BOOT_ACPI_GPA + at.size], 0x55);
+	rsdp = vmm_mem_ptr(&mem, BOOT_ACPI_GPA, 20);
+	CHECK(rsdp && memcmp(rsdp, "RSD PTR ", 8) == 0);
+	for (int i = 0; rsdp && i < 20; i++)
+		sum = (uint8_t)(sum + rsdp[i]);
+	CHECK_EQ(sum, 0);
+	/* a config acpi_build() refuses: one line naming the tables */
+	cfg.ncpus = 0;
+	CHECK_EQ(boot_acpi_setup(&mem, &cfg, &at, err, sizeof(err)), -1);
+	CHECK(strncmp(err, "ACPI tables: ", 13) == 0);
+	cfg.ncpus = 1;
+	mem.size = BOOT_ACPI_GPA + 0x1000; /* RAM ends inside the table area */
+	CHECK_EQ(boot_acpi_setup(&mem, &cfg, &at, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--mem") != NULL);
 }
 
 TEST(setup_refusals)
@@ -324,6 +365,7 @@ int main(void)
 	RUN(elf32_plan);
 	RUN(bad_elfs_refused);
 	RUN(start_info_layout);
+	RUN(acpi_placed);
 	RUN(setup_refusals);
 	RUN(mem_ptr_bounds);
 	RUN(bus_dispatch);

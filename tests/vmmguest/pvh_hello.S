@@ -1,6 +1,7 @@
 /* sbx-vmm test guest: entered through PVH (32-bit, paging off, EBX = start_info). Checks the
- * magic, then prints to COM1 "sbx-vmm guest: pvh ok", "cmdline: <cmdline>", "memmap <N>" and,
- * with a module, "initrd <SIZE>", and exits through the debug-exit port with 0x10 (0x11 on a
+ * magic, then prints to COM1 "sbx-vmm guest: pvh ok", "cmdline: <cmdline>", "memmap <N>",
+ * with a module "initrd <SIZE>", then "acpi RSD PTR ok" when start_info.rsdp_paddr points at
+ * an RSDP whose signature and 20-byte checksum are right ("acpi RSD PTR bad" if not), and exits through the debug-exit port with 0x10 (0x11 on a
  * bad magic). A few hundred instructions: it must run under PVM's instruction emulator. */
 #include "guest.h"
 
@@ -27,12 +28,33 @@ pvh_start:
 	movl SI_MEMMAP_ENTRIES(%ebp), %eax
 	call putdec
 	cmpl $0, SI_NR_MODULES(%ebp)
-	je done
+	je rsdp
 	movl $msg_initrd, %esi
 	call puts
 	movl SI_MODLIST_PADDR(%ebp), %ebx
 	movl MOD_SIZE(%ebx), %eax
 	call putdec
+rsdp:
+	movl $msg_rsdp_bad, %ebx
+	cmpl $0, SI_RSDP_PADDR+4(%ebp)
+	jne 6f
+	movl SI_RSDP_PADDR(%ebp), %esi
+	testl %esi, %esi
+	jz 6f
+	cmpl $RSDP_SIG_LO, (%esi)
+	jne 6f
+	cmpl $RSDP_SIG_HI, 4(%esi)
+	jne 6f
+	xorl %eax, %eax
+	movl $RSDP_CSUM_LEN, %ecx
+5:	addb (%esi), %al
+	incl %esi
+	loop 5b
+	testb %al, %al
+	jnz 6f
+	movl $msg_rsdp_ok, %ebx
+6:	movl %ebx, %esi
+	call puts
 done:
 	movb $0x10, %al
 exit:
@@ -79,6 +101,8 @@ msg_cmdline:	.asciz "cmdline: "
 msg_nl:		.asciz "\n"
 msg_memmap:	.asciz "memmap "
 msg_initrd:	.asciz "initrd "
+msg_rsdp_ok:	.asciz "acpi RSD PTR ok\n"
+msg_rsdp_bad:	.asciz "acpi RSD PTR bad\n"
 msg_magic:	.asciz "sbx-vmm guest: bad start_info magic\n"
 
 	.section .bss
