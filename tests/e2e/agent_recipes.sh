@@ -42,7 +42,7 @@ python3 - "$r/home/agent/.claude.json" <<'EOF' && pass claude-approves-sentinel 
 import json, sys
 c = json.load(open(sys.argv[1]))
 assert c["customApiKeyResponses"]["approved"] == ["proxy-managed"], c
-assert c["hasCompletedOnboarding"] is True and c["bypassPermissionsModeAccepted"] is True, c
+assert set(c) == {"customApiKeyResponses"}, c  # no first-run screen skipped: login stays possible
 EOF
 expect claude-owner 1000:1000 "$(stat -c %u:%g "$r/home/agent/.claude.json")"
 [[ -L $r/usr/local/bin/claude ]] && pass claude-cli-untouched || fail claude-cli-untouched
