@@ -3,6 +3,7 @@
 #include "common/evloop.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,6 +22,7 @@ struct evloop {
 	uint32_t gen;
 	struct evloop_slot *slots;
 	size_t nslots;
+	pthread_mutex_t *lock;
 };
 
 struct evloop *evloop_new(void)
@@ -118,6 +120,8 @@ int evloop_run_once(struct evloop *l, int timeout_ms)
 	n = epoll_wait(l->epfd, evs, 64, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
+	if (l->lock)
+		pthread_mutex_lock(l->lock);
 	for (i = 0; i < n; i++) {
 		int fd = (int)(uint32_t)evs[i].data.u64;
 		uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
@@ -131,7 +135,14 @@ int evloop_run_once(struct evloop *l, int timeout_ms)
 		s->cb(fd, evs[i].events, s->opaque);
 		done++;
 	}
+	if (l->lock)
+		pthread_mutex_unlock(l->lock);
 	return done;
+}
+
+void evloop_set_lock(struct evloop *l, pthread_mutex_t *lock)
+{
+	l->lock = lock;
 }
 
 void evloop_stop(struct evloop *l)

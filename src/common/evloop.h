@@ -4,6 +4,7 @@
 #ifndef SBX_COMMON_EVLOOP_H
 #define SBX_COMMON_EVLOOP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +42,14 @@ int evloop_mod(struct evloop *l, int fd, uint32_t events);
  * Return: 0, or -1 if the fd was not registered.
  */
 int evloop_del(struct evloop *l, int fd);
+
+/**
+ * evloop_set_lock() - hold @lock while dispatching each batch of events (not while waiting),
+ * so other threads that take @lock (sbx-vmm's vCPUs touching device registers) never run
+ * alongside a callback.
+ * @l: loop; @lock: a mutex, or NULL for none (the default).
+ */
+void evloop_set_lock(struct evloop *l, pthread_mutex_t *lock);
 
 /**
  * evloop_run_once() - wait up to @timeout_ms (-1: forever) and dispatch what fired.

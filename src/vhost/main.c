@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/evloop.h"
+#include "common/owner.h"
 #include "virtio/fs/fs.h"
 #include "virtio/vhost_user.h"
 #include "virtio/vsock/vsock.h"
@@ -61,23 +62,8 @@ static void on_fs_gone(void *opaque)
 /* "UID:GID" -> @uid, @gid. */
 static void parse_owner(const char *arg, uid_t *uid, gid_t *gid)
 {
-	const char *s = arg;
-	unsigned long u, g;
-	char *end;
-
-	errno = 0;
-	u = strtoul(s, &end, 10);
-	if (errno || end == s || *end != ':' || u > 0xfffffffeUL)
-		goto bad;
-	s = end + 1;
-	g = strtoul(s, &end, 10);
-	if (errno || end == s || *end || g > 0xfffffffeUL)
-		goto bad;
-	*uid = (uid_t)u;
-	*gid = (gid_t)g;
-	return;
-bad:
-	sbx_die("bad --owner '%s': must be UID:GID, e.g. 1000:1000 (%s)", arg, usage);
+	if (owner_parse(arg, uid, gid) < 0)
+		sbx_die("bad --owner '%s': must be UID:GID, e.g. 1000:1000 (%s)", arg, usage);
 }
 
 /* The share being described by the --fs-* flags that follow its --fs-socket. */

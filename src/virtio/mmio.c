@@ -88,6 +88,16 @@ static void kick(struct virtio_mmio *m, unsigned q)
 		needs_reset(m);
 }
 
+void mmio_queue_notify(struct virtio_mmio *m, uint32_t v)
+{
+	/* VIRTIO_F_NOTIFICATION_DATA is not offered: the value is the queue index */
+	if (v < m->nq && m->vqs[v].ready && m->status & VIRTIO_STATUS_DRIVER_OK &&
+	    !(m->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		kick(m, v);
+	else
+		m->ignored++;
+}
+
 /* FEATURES_OK: only what we offered, and VERSION_1 always (no legacy). */
 static bool features_ok(struct virtio_mmio *m)
 {
@@ -250,12 +260,7 @@ static void write_reg(struct virtio_mmio *m, uint64_t off, uint32_t v)
 		write_queue_ready(m, v);
 		break;
 	case MMIO_QUEUE_NOTIFY:
-		/* VIRTIO_F_NOTIFICATION_DATA is not offered: the value is the queue index */
-		if (v < m->nq && m->vqs[v].ready && m->status & VIRTIO_STATUS_DRIVER_OK &&
-		    !(m->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
-			kick(m, v);
-		else
-			m->ignored++;
+		mmio_queue_notify(m, v);
 		break;
 	case MMIO_INTERRUPT_ACK:
 		__atomic_fetch_and(&m->isr, ~v, __ATOMIC_SEQ_CST);

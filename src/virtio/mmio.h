@@ -138,6 +138,14 @@ void mmio_read(struct virtio_mmio *m, uint64_t off, void *buf, uint32_t len);
 void mmio_write(struct virtio_mmio *m, uint64_t off, const void *buf, uint32_t len);
 
 /**
+ * mmio_queue_notify() - the driver notified queue @v (a QueueNotify write, or the VMM's
+ * ioeventfd for it firing): kick the device if the queue is ready and the driver running,
+ * else count it in @m->ignored.
+ * @m: instance; @v: the value written (the queue index).
+ */
+void mmio_queue_notify(struct virtio_mmio *m, uint32_t v);
+
+/**
  * mmio_io() - mmio_read()/mmio_write() in the shape of sbx-vmm's bus handler (vmm_io_fn).
  * @opaque: the struct virtio_mmio; @off, @write, @data, @len: as in vmm_io_fn.
  */

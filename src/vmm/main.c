@@ -1,43 +1,40 @@
 /* sbx-vmm: boot a kernel (ELF, PVH entry) on KVM with ACPI tables, a serial console, ACPI
- * poweroff/reset ports and a debug-exit port, and exit with the guest's status. Owns the command
- * line, the watchdog and the wiring of kvm.c, boot.c, vcpu.c and the devices; holds no device or
- * KVM logic of its own. */
+ * poweroff/reset ports, a debug-exit port and virtio-mmio devices (vsock, virtio-fs, rng), one
+ * thread per vCPU plus the device thread, and exit with the guest's status. Owns the wiring of
+ * kvm.c, boot.c, vcpu*.c, devices.c and the device code, the watchdog and the wait for the end;
+ * holds no device or KVM logic of its own. */
 #include "common/err.h"
+#include "virtio/fs/fs.h"
+#include "virtio/rng.h"
+#include "virtio/vsock/vsock.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/debug_exit.h"
+#include "vmm/devices.h"
 #include "vmm/kvm.h"
+#include "vmm/opts.h"
 #include "vmm/pm.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MEM_MIN_MIB	4
-#define MEM_DEFAULT_MIB 128
-#define EXIT_TIMEOUT	124
-
-struct opts {
-	const char *kernel;
-	const char *initrd;
-	const char *cmdline;
-	const char *console;
-	unsigned long mem_mib;
-	unsigned long cpus;
-	unsigned long timeout_ms;
-	bool stats;
-};
+#define EXIT_TIMEOUT  124
+#define CMDLINE_BYTES 4096
 
 /* A file mapped read-only (len 0: addr NULL). */
 struct file_map {
@@ -45,19 +42,15 @@ struct file_map {
 	size_t len;
 };
 
+/* The device instances behind the slots (owned here, freed after the device thread ends). */
+struct vm_devices {
+	struct vsock_dev *vsock;
+	struct fs_dev *fs[VMM_SHARES_MAX];
+	struct virtio_rng rng;
+};
+
 static char watchdog_msg[256];
 static size_t watchdog_len;
-
-static void usage(void)
-{
-	fputs("usage: sbx-vmm --kernel FILE [--initrd FILE] [--cmdline STR] [--mem MIB] "
-	      "[--cpus N]\n"
-	      "               [--console FILE|-] [--timeout-ms N] [--stats]\n"
-	      "Boots FILE (an ELF with a PVH entry) on KVM; the serial console goes to --console\n"
-	      "(default stdout). Exit status: the guest's debug-exit value (port 0x501), 0 on\n"
-	      "poweroff/reset, 124 on --timeout-ms, 1 on errors.\n",
-	      stdout);
-}
 
 static uint64_t now_ns(void)
 {
@@ -65,83 +58,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static unsigned long num_arg(const char *name, const char *s, unsigned long lo, unsigned long hi,
-			     const char *hint)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
-		sbx_die("%s %s: not a number (%s)", name, s, hint);
-	if (v < lo || v > hi)
-		sbx_die("%s %s: out of range %lu..%lu (%s)", name, s, lo, hi, hint);
-	return v;
-}
-
-static void parse_opts(int argc, char **argv, struct opts *o)
-{
-	static const struct option lo[] = {
-	    {"kernel", required_argument, NULL, 'k'},
-	    {"initrd", required_argument, NULL, 'i'},
-	    {"cmdline", required_argument, NULL, 'c'},
-	    {"mem", required_argument, NULL, 'm'},
-	    {"cpus", required_argument, NULL, 'n'},
-	    {"console", required_argument, NULL, 'o'},
-	    {"timeout-ms", required_argument, NULL, 't'},
-	    {"stats", no_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int ch;
-
-	*o = (struct opts){.cmdline = "", .console = "-", .mem_mib = MEM_DEFAULT_MIB, .cpus = 1};
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'k':
-			o->kernel = optarg;
-			break;
-		case 'i':
-			o->initrd = optarg;
-			break;
-		case 'c':
-			o->cmdline = optarg;
-			break;
-		case 'm':
-			o->mem_mib = num_arg("--mem", optarg, 0, VMM_RAM_MAX >> 20,
-					     "give MiB of guest RAM, below the 3 GiB MMIO hole");
-			if (o->mem_mib < MEM_MIN_MIB)
-				sbx_die("--mem %s: memory too small, need at least %d MiB (raise "
-					"--mem)",
-					optarg, MEM_MIN_MIB);
-			break;
-		case 'n':
-			o->cpus = num_arg("--cpus", optarg, 1, VMM_VCPU_MAX, "give a vCPU count");
-			break;
-		case 'o':
-			o->console = optarg;
-			break;
-		case 't':
-			o->timeout_ms = num_arg("--timeout-ms", optarg, 0, 86400000UL,
-						"give milliseconds, 0 for none");
-			break;
-		case 's':
-			o->stats = true;
-			break;
-		case 'h':
-			usage();
-			exit(0);
-		default:
-			sbx_die("bad option (see sbx-vmm --help)");
-		}
-	}
-	if (optind < argc)
-		sbx_die("%s: unexpected argument (see sbx-vmm --help)", argv[optind]);
-	if (!o->kernel)
-		sbx_die("--kernel: missing (give the guest kernel: sbx-vmm --kernel FILE)");
 }
 
 /* Map @path read-only, dying with one line naming @what and the file on failure. */
@@ -210,26 +126,133 @@ static int console_fd(const char *path)
 	return fd;
 }
 
+/* Create the devices the options ask for and put each in a slot (vsock, shares, rng). */
+static void add_devices(const struct vmm_opts *o, struct vmm_devices *d, struct vm_devices *vd,
+			struct vmm_bus *mmio)
+{
+	char err[512];
+
+	if (o->vsock_uds) {
+		struct vsock_dev_config cfg = {
+		    .guest_cid = o->cid, .uds_path = o->vsock_uds, .loop = d->loop};
+
+		vd->vsock = vsock_dev_new(&cfg);
+		if (!vd->vsock)
+			sbx_die("--vsock-uds %s: cannot create the vsock device (check the path "
+				"and --cid)",
+				o->vsock_uds);
+		if (vsock_dev_listen(vd->vsock) < 0)
+			sbx_die("--vsock-uds %s: cannot listen: %s (check the directory exists "
+				"and is writable)",
+				o->vsock_uds, strerror(errno));
+		if (vmm_devices_add(d, vsock_dev_virtio(vd->vsock), "vsock", mmio, err,
+				    sizeof(err)) < 0)
+			sbx_die("%s", err);
+	}
+	for (unsigned i = 0; i < o->nshares; i++) {
+		const struct vmm_share *sh = &o->share[i];
+		struct fs_share_config cfg = {
+		    .root = sh->path,
+		    .tag = sh->tag,
+		    .readonly = sh->readonly,
+		    .only_name = sh->only_name,
+		    .owner_uid = o->owner_set ? o->owner_uid : getuid(),
+		    .owner_gid = o->owner_set ? o->owner_gid : getgid(),
+		    .loop = d->loop,
+		};
+		char name[40];
+
+		vd->fs[i] = fs_dev_new(&cfg); /* prints its own one-line error */
+		if (!vd->fs[i])
+			exit(1);
+		snprintf(name, sizeof(name), "fs:%s", sh->tag);
+		if (vmm_devices_add(d, fs_dev_virtio(vd->fs[i]), name, mmio, err, sizeof(err)) < 0)
+			sbx_die("%s", err);
+	}
+	if (o->ndisks)
+		sbx_die("--blk %s: virtio-blk is not built into this sbx-vmm yet (drop --blk)",
+			o->disk[0].path);
+	if (o->rng) {
+		rng_init(&vd->rng);
+		if (vmm_devices_add(d, &vd->rng.dev, "rng", mmio, err, sizeof(err)) < 0)
+			sbx_die("%s", err);
+	}
+}
+
+static void free_devices(const struct vmm_opts *o, struct vm_devices *vd)
+{
+	for (unsigned i = 0; i < o->nshares; i++)
+		fs_dev_free(vd->fs[i]);
+	if (vd->vsock)
+		vsock_dev_free(vd->vsock);
+}
+
+/* The kernel command line: the user's, plus the virtio_mmio.device= words if asked. */
+static const char *full_cmdline(const struct vmm_opts *o, const struct vmm_devices *d, char *buf,
+				size_t len)
+{
+	char words[1024];
+
+	if (!o->virtio_cmdline || d->n == 0)
+		return o->cmdline;
+	if (vmm_devices_cmdline(d, words, sizeof(words)) < 0 ||
+	    snprintf(buf, len, "%s%s", o->cmdline, words) >= (int)len)
+		sbx_die("--cmdline: too long with the virtio_mmio.device= words (shorten it)");
+	return buf;
+}
+
+/* Block until the VM stops or a termination signal comes (then stop it with status 0). */
+static void wait_for_stop(struct vmm_stop *stop, int sig_fd)
+{
+	struct pollfd p[2] = {{.fd = stop->wake_fd, .events = POLLIN},
+			      {.fd = sig_fd, .events = POLLIN}};
+	struct signalfd_siginfo si;
+
+	while (!vmm_stopped(stop)) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			sbx_die("poll: %s (report a bug)", strerror(errno));
+		if (p[1].revents & POLLIN && read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			vmm_stop_set(stop, 0, "stopped by signal %u", si.ssi_signo);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
 	static struct vmm_vcpu cpus[VMM_VCPU_MAX];
-	struct opts o;
+	static struct vmm_devices devs;
+	static struct vm_devices vd;
+	static char cmdline[CMDLINE_BYTES];
+	struct vmm_opts o;
 	struct file_map kernel, initrd = {NULL, 0};
 	struct boot_plan plan;
 	struct boot_info info;
 	struct vmm_vm vm;
 	struct vmm_bus pio = {0}, mmio = {0};
-	struct vmm_stop stop = {0};
+	struct vmm_stop stop;
 	struct serial_8250 com1;
+	pthread_mutex_t com1_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct pm_regs pm;
 	struct acpi_config acpi = {0};
 	struct acpi_layout acpi_at;
+	sigset_t term;
+	int sig_fd;
 	char err[512];
 	uint64_t ram;
 
 	sbx_prog = "sbx-vmm";
-	parse_opts(argc, argv, &o);
+	vmm_opts_parse(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+	/* Termination signals go to main's signalfd only: every thread inherits the mask. */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigaddset(&term, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &term, NULL);
+	sig_fd = signalfd(-1, &term, SFD_CLOEXEC);
+	vmm_stop_init(&stop, eventfd(0, EFD_CLOEXEC));
+	if (sig_fd < 0 || stop.wake_fd < 0)
+		sbx_die("signalfd/eventfd: %s (raise the open-file limit)", strerror(errno));
 	ram = (uint64_t)o.mem_mib << 20;
 	kernel = map_file("--kernel", o.kernel);
 	if (boot_elf_parse(kernel.addr, kernel.len, ram, &plan, err, sizeof(err)) < 0)
@@ -240,12 +263,17 @@ int main(int argc, char **argv)
 	watchdog_arm(o.timeout_ms);
 	if (vmm_vm_create(&vm, ram, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
-	if (boot_pvh_setup(&vm.mem, &plan, kernel.addr, kernel.len, initrd.addr, initrd.len,
-			   o.cmdline, &info, err, sizeof(err)) < 0)
+	if (vmm_devices_init(&devs, &vm, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
-	/* No virtio-mmio slots yet (acpi.nslots = 0), no GED power button (ged_base 0), no RTC;
-	 * IRQ0 stays on GSI 0 as KVM's default routing wires it. */
+	add_devices(&o, &devs, &vd, &mmio);
+	if (boot_pvh_setup(&vm.mem, &plan, kernel.addr, kernel.len, initrd.addr, initrd.len,
+			   full_cmdline(&o, &devs, cmdline, sizeof(cmdline)), &info, err,
+			   sizeof(err)) < 0)
+		sbx_die("%s", err);
+	/* No GED power button (ged_base 0), no RTC; IRQ0 stays on GSI 0 as KVM's default
+	 * routing wires it. */
 	acpi.ncpus = (unsigned)o.cpus;
+	vmm_devices_acpi(&devs, &acpi);
 	pm_acpi_regs(&acpi);
 	if (boot_acpi_setup(&vm.mem, &acpi, &acpi_at, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
@@ -254,21 +282,29 @@ int main(int argc, char **argv)
 			sbx_die("%s", err);
 	if (vmm_vcpu_set_pvh(&cpus[0], plan.entry, BOOT_START_INFO_GPA, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
-	vmm_bus_add(&pio, SERIAL_COM1_BASE, SERIAL_NREGS, serial_io, &com1);
+	vmm_bus_add_locked(&pio, SERIAL_COM1_BASE, SERIAL_NREGS, serial_io, &com1, &com1_lock);
 	vmm_bus_add(&pio, DEBUG_EXIT_PORT, 1, debug_exit_io, &stop);
 	pm_init(&pm, &stop);
 	vmm_bus_add(&pio, PM_SLEEP_CTL_PORT, PM_SLEEP_NPORTS, pm_sleep_io, &pm);
 	vmm_bus_add(&pio, PM_RESET_PORT, 1, pm_reset_io, &pm);
-	/* Only the boot vCPU runs for now: the others wait for INIT/SIPI, which needs one thread
-	 * per vCPU (next slice). */
-	vmm_vcpu_run(&cpus[0], &pio, &mmio, &stop);
+	if (vmm_devices_start(&devs, err, sizeof(err)) < 0)
+		sbx_die("%s", err);
+	if (vmm_vcpus_start(cpus, (unsigned)o.cpus, &pio, &mmio, &stop, err, sizeof(err)) < 0)
+		vmm_stop_set(&stop, 1, "%s", err);
+	wait_for_stop(&stop, sig_fd);
+	vmm_vcpus_stop(cpus, (unsigned)o.cpus);
+	vmm_devices_stop(&devs);
+	free_devices(&o, &vd);
+	vmm_devices_destroy(&devs);
 	if (stop.why[0])
 		sbx_err("%s", stop.why);
 	if (o.stats)
 		fprintf(stderr,
-			"sbx-vmm: stats: first serial byte %.3f ms, exit %.3f ms, %llu bytes\n",
+			"sbx-vmm: stats: first serial byte %.3f ms, exit %.3f ms, %llu bytes, %u "
+			"devices, %u ioeventfds, %u irqfds\n",
 			com1.first_tx_ns ? (double)(com1.first_tx_ns - t0) / 1e6 : -1.0,
-			(double)(now_ns() - t0) / 1e6, (unsigned long long)com1.tx_bytes);
+			(double)(now_ns() - t0) / 1e6, (unsigned long long)com1.tx_bytes, devs.n,
+			devs.ioeventfds, devs.irqfds);
 	for (unsigned i = 0; i < o.cpus; i++)
 		vmm_vcpu_destroy(&cpus[i]);
 	vmm_vm_destroy(&vm);

@@ -59,10 +59,7 @@ int vmm_vcpu_create(const struct vmm_vm *vm, unsigned id, unsigned ncpus, struct
 	struct kvm_cpuid2 *cpuid;
 	void *run;
 
-	c->fd = -1;
-	c->id = id;
-	c->run = NULL;
-	c->run_size = (size_t)vm->run_size;
+	*c = (struct vmm_vcpu){.fd = -1, .id = id, .run_size = (size_t)vm->run_size};
 	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (c->fd < 0) {
 		snprintf(err, errlen, "vCPU %u: KVM_CREATE_VCPU: %s (lower --cpus)", id,
@@ -207,7 +204,7 @@ static void handle_exit(struct vmm_vcpu *c, const struct vmm_bus *pio, const str
 void vmm_vcpu_run(struct vmm_vcpu *c, const struct vmm_bus *pio, const struct vmm_bus *mmio,
 		  struct vmm_stop *stop)
 {
-	while (!stop->stopped) {
+	while (!vmm_stopped(stop)) {
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

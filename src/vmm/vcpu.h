@@ -9,6 +9,8 @@
 #include "vmm/kvm.h"
 
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,12 +22,21 @@
  * @id: its index and APIC id.
  * @run: the shared struct kvm_run.
  * @run_size: bytes mapped at @run.
+ * @thread: its thread, once vmm_vcpus_start() made it (@started).
+ * @pio, @mmio, @stop: what the thread runs with.
+ * @thread_init: called first on the thread (e.g. its seccomp filter), or NULL; a non-zero
+ *               return stops the VM with status 1.
  */
 struct vmm_vcpu {
 	int fd;
 	unsigned id;
 	struct kvm_run *run;
 	size_t run_size;
+	pthread_t thread;
+	bool started;
+	const struct vmm_bus *pio, *mmio;
+	struct vmm_stop *stop;
+	int (*thread_init)(struct vmm_vcpu *c);
 };
 
 /**
@@ -75,6 +86,34 @@ int vmm_vcpu_set_pvh(struct vmm_vcpu *c, uint32_t entry, uint32_t start_info, ch
  */
 void vmm_vcpu_run(struct vmm_vcpu *c, const struct vmm_bus *pio, const struct vmm_bus *mmio,
 		  struct vmm_stop *stop);
+
+/**
+ * vmm_vcpus_start() - one thread per vCPU, each in vmm_vcpu_run() until the VM stops.
+ * @cpus: @n created vCPUs (@cpus[0] has its entry state; the others wait in KVM for INIT/SIPI
+ *        from the guest, which the in-kernel irqchip delivers).
+ * @n: how many.
+ * @pio, @mmio: the buses (complete: they do not change once threads run).
+ * @stop: the VM's stop record.
+ * @err: one line on failure; @errlen: its size.
+ *
+ * Installs the kick signal's handler (SIGUSR1, no SA_RESTART) so vmm_vcpus_stop() can pull a
+ * thread out of KVM_RUN. Syscalls: rt_sigaction, clone (pthread_create).
+ *
+ * Return: 0, or -1 with @err set (the threads already started keep running: call
+ * vmm_vcpus_stop()).
+ */
+int vmm_vcpus_start(struct vmm_vcpu *cpus, unsigned n, const struct vmm_bus *pio,
+		    const struct vmm_bus *mmio, struct vmm_stop *stop, char *err, size_t errlen);
+
+/**
+ * vmm_vcpus_stop() - make every started vCPU thread leave KVM_RUN and join it.
+ * @cpus, @n: as given to vmm_vcpus_start().
+ *
+ * Call after the stop record is set. Each run's immediate_exit is set, then the thread gets
+ * the kick signal, so a thread about to enter KVM_RUN and one inside it both return.
+ * Syscalls: tgkill (pthread_kill), futex (pthread_join).
+ */
+void vmm_vcpus_stop(struct vmm_vcpu *cpus, unsigned n);
 
 /**
  * vmm_vcpu_destroy() - unmap kvm_run and close the vCPU (safe on a half-created one).

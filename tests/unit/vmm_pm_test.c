@@ -14,7 +14,7 @@ static struct pm_regs pm;
 static void setup(void)
 {
 	memset(&pio, 0, sizeof(pio));
-	memset(&stop, 0, sizeof(stop));
+	vmm_stop_init(&stop, -1);
 	pm_init(&pm, &stop);
 	CHECK_EQ(vmm_bus_add(&pio, PM_SLEEP_CTL_PORT, PM_SLEEP_NPORTS, pm_sleep_io, &pm), 0);
 	CHECK_EQ(vmm_bus_add(&pio, PM_RESET_PORT, 1, pm_reset_io, &pm), 0);
