@@ -13,8 +13,8 @@
 
 /* Interrupt lines, in slot order: the I/O APIC's pins above the ISA range first, then ISA
  * lines no device of ours uses (0 PIT, 1/12 i8042, 2 cascade, 3/4 UARTs, 8 RTC, 13 FPU, 15). */
-static const uint8_t slot_gsi[VMM_VIRTIO_SLOTS] = {16, 17, 18, 19, 20, 21, 22, 23,
-						   5,  6,  7,  9,  10, 11, 14, 15};
+static const uint8_t slot_gsi[VMM_VIRTIO_GSIS] = {16, 17, 18, 19, 20, 21, 22, 23,
+						  5,  6,  7,  9,  10, 11, 14, 15};
 
 /* The transport's interrupt: an irqfd write (any thread), else a KVM_IRQ_LINE pulse. */
 static void slot_irq(struct virtio_mmio *m, void *opaque)
@@ -142,7 +142,7 @@ int vmm_devices_add(struct vmm_devices *d, struct virtio_dev *dev, const char *n
 	s = &d->slot[d->n];
 	memset(s, 0, sizeof(*s));
 	s->base = VMM_VIRTIO_BASE + (uint64_t)d->n * MMIO_WINDOW;
-	s->gsi = slot_gsi[d->n];
+	s->gsi = slot_gsi[d->n % VMM_VIRTIO_GSIS];
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->vm = d->vm;
 	s->devs = d;

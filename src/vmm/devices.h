@@ -20,9 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Device windows: slot i at VMM_VIRTIO_BASE + i * MMIO_WINDOW, in the MMIO hole above RAM. */
+/* Device windows: slot i at VMM_VIRTIO_BASE + i * MMIO_WINDOW, in the MMIO hole above RAM.
+ * 16 interrupt lines are free; slots past the 16th share them (virtio-mmio's handler is
+ * IRQF_SHARED and reads its own InterruptStatus). */
 #define VMM_VIRTIO_BASE	 0xd0000000ULL
-#define VMM_VIRTIO_SLOTS 16
+#define VMM_VIRTIO_SLOTS ACPI_MMIO_SLOTS_MAX
+#define VMM_VIRTIO_GSIS	 16
 
 /**
  * struct vmm_slot - one device on the bus.

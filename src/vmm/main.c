@@ -291,6 +291,12 @@ int main(int argc, char **argv)
 		sbx_die("%s", err);
 	if (vmm_vcpus_start(cpus, (unsigned)o.cpus, &pio, &mmio, &stop, err, sizeof(err)) < 0)
 		vmm_stop_set(&stop, 1, "%s", err);
+	if (o.ready_fd >= 0) {
+		if (write(o.ready_fd, "READY\n", 6) != 6)
+			sbx_err("--ready-fd %d: %s (the starter gets no READY)", o.ready_fd,
+				strerror(errno));
+		close(o.ready_fd);
+	}
 	wait_for_stop(&stop, sig_fd);
 	vmm_vcpus_stop(cpus, (unsigned)o.cpus);
 	vmm_devices_stop(&devs);

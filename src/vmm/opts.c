@@ -20,14 +20,15 @@ static void usage(void)
 	      "               [--vsock-uds PATH [--cid N]] [--rng] [--virtio-cmdline]\n"
 	      "               [--owner UID:GID] [--fs-path DIR [--fs-tag TAG] [--fs-ro] "
 	      "[--fs-file NAME]]...\n"
-	      "               [--blk IMAGE [--blk-ro]]...\n"
+	      "               [--blk IMAGE [--blk-ro] [--blk-serial S]]... [--ready-fd FD]\n"
 	      "Boots FILE (an ELF with a PVH entry) on KVM; the serial console goes to --console\n"
 	      "(default stdout). Devices are virtio-mmio, described in the ACPI DSDT (and with\n"
 	      "--virtio-cmdline also as virtio_mmio.device= on the kernel command line): a vsock\n"
 	      "whose host side is PATH (host->guest: connect, send \"CONNECT <port>\\n\"; "
 	      "guest->host\n"
 	      "port P: PATH_P), one virtio-fs per --fs-path (the --fs-* flags after it belong to\n"
-	      "it), one virtio-blk per --blk, a virtio-rng. Exit status: the guest's debug-exit\n"
+	      "it), one virtio-blk per --blk, a virtio-rng. --ready-fd: \"READY\\n\" is written\n"
+	      "there once the guest runs. Exit status: the guest's debug-exit\n"
 	      "value (port 0x501), 0 on poweroff/reset, 124 on --timeout-ms, 1 on errors.\n",
 	      stdout);
 }
@@ -53,6 +54,14 @@ static struct vmm_share *cur_share(struct vmm_opts *o, const char *flag)
 	if (o->nshares == 0)
 		sbx_die("%s: give it after the --fs-path it belongs to (see sbx-vmm --help)", flag);
 	return &o->share[o->nshares - 1];
+}
+
+/* The disk the --blk-* flag @flag belongs to: the last --blk. */
+static struct vmm_disk *cur_disk(struct vmm_opts *o, const char *flag)
+{
+	if (o->ndisks == 0)
+		sbx_die("%s: give it after the --blk it belongs to (see sbx-vmm --help)", flag);
+	return &o->disk[o->ndisks - 1];
 }
 
 static void parse_device_opt(struct vmm_opts *o, int ch)
@@ -90,10 +99,15 @@ static void parse_device_opt(struct vmm_opts *o, int ch)
 		o->disk[o->ndisks++] = (struct vmm_disk){.path = optarg};
 		break;
 	case 'b':
-		if (o->ndisks == 0)
-			sbx_die("--blk-ro: give it after the --blk it belongs to (see sbx-vmm "
-				"--help)");
-		o->disk[o->ndisks - 1].readonly = true;
+		cur_disk(o, "--blk-ro")->readonly = true;
+		break;
+	case 'S':
+		if (strlen(optarg) > 20)
+			sbx_die("--blk-serial %s: longer than 20 bytes (shorten it)", optarg);
+		cur_disk(o, "--blk-serial")->serial = optarg;
+		break;
+	case 'y':
+		o->ready_fd = (int)num_arg("--ready-fd", optarg, 0, 1048576, "give an open fd");
 		break;
 	case 'r':
 		o->rng = true;
@@ -126,6 +140,8 @@ void vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 	    {"fs-file", required_argument, NULL, 'F'},
 	    {"blk", required_argument, NULL, 'B'},
 	    {"blk-ro", no_argument, NULL, 'b'},
+	    {"blk-serial", required_argument, NULL, 'S'},
+	    {"ready-fd", required_argument, NULL, 'y'},
 	    {"rng", no_argument, NULL, 'r'},
 	    {"virtio-cmdline", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -133,8 +149,8 @@ void vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 	};
 	int ch;
 
-	*o =
-	    (struct vmm_opts){.cmdline = "", .console = "-", .mem_mib = MEM_DEFAULT_MIB, .cpus = 1};
+	*o = (struct vmm_opts){
+	    .cmdline = "", .console = "-", .mem_mib = MEM_DEFAULT_MIB, .cpus = 1, .ready_fd = -1};
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'k':

@@ -24,12 +24,14 @@ struct vmm_share {
 };
 
 /**
- * struct vmm_disk - one virtio-blk disk (--blk and --blk-ro after it).
- * @path: raw image; @readonly: --blk-ro.
+ * struct vmm_disk - one virtio-blk disk (--blk and the --blk-* flags after it).
+ * @path: raw image; @readonly: --blk-ro; @serial: --blk-serial (the guest's
+ * /sys/block/vdX/serial; NULL: derived from the file name).
  */
 struct vmm_disk {
 	const char *path;
 	bool readonly;
+	const char *serial;
 };
 
 /**
@@ -43,6 +45,7 @@ struct vmm_disk {
  * @owner_uid, @owner_gid, @owner_set: --owner, for the virtio-fs shares.
  * @nshares, @share: virtio-fs shares; @ndisks, @disk: virtio-blk disks; @rng: a virtio-rng.
  * @virtio_cmdline: also name the devices with virtio_mmio.device= on the kernel command line.
+ * @ready_fd: write "READY\n" there (then close it) once the vCPUs run (-1: none).
  */
 struct vmm_opts {
 	const char *kernel;
@@ -64,6 +67,7 @@ struct vmm_opts {
 	struct vmm_disk disk[VMM_DISKS_MAX];
 	bool rng;
 	bool virtio_cmdline;
+	int ready_fd;
 };
 
 /**
