@@ -1,9 +1,11 @@
 /* sbx-vmm: boot a kernel (ELF, PVH entry) on KVM with ACPI tables, a serial console, ACPI
- * poweroff/reset ports, a debug-exit port and virtio-mmio devices (vsock, virtio-fs, rng), one
+ * poweroff/reset ports, a debug-exit port and virtio-mmio devices (vsock, virtio-fs, blk,
+ * rng), one
  * thread per vCPU plus the device thread, and exit with the guest's status. Owns the wiring of
  * kvm.c, boot.c, vcpu*.c, devices.c and the device code, the watchdog and the wait for the end;
  * holds no device or KVM logic of its own. */
 #include "common/err.h"
+#include "virtio/blk.h"
 #include "virtio/fs/fs.h"
 #include "virtio/rng.h"
 #include "virtio/vsock/vsock.h"
@@ -46,6 +48,7 @@ struct file_map {
 struct vm_devices {
 	struct vsock_dev *vsock;
 	struct fs_dev *fs[VMM_SHARES_MAX];
+	struct virtio_blk blk[VMM_DISKS_MAX];
 	struct virtio_rng rng;
 };
 
@@ -169,9 +172,21 @@ static void add_devices(const struct vmm_opts *o, struct vmm_devices *d, struct 
 		if (vmm_devices_add(d, fs_dev_virtio(vd->fs[i]), name, mmio, err, sizeof(err)) < 0)
 			sbx_die("%s", err);
 	}
-	if (o->ndisks)
-		sbx_die("--blk %s: virtio-blk is not built into this sbx-vmm yet (drop --blk)",
-			o->disk[0].path);
+	for (unsigned i = 0; i < o->ndisks; i++) {
+		const struct vmm_disk *dk = &o->disk[i];
+		struct virtio_blk *b = &vd->blk[i];
+		char name[40];
+
+		if (blk_open(b, dk->path, dk->readonly, err, sizeof(err)) < 0)
+			sbx_die("--blk %s", err);
+		if (dk->serial) {
+			memset(b->serial, 0, sizeof(b->serial));
+			memcpy(b->serial, dk->serial, strnlen(dk->serial, sizeof(b->serial)));
+		}
+		snprintf(name, sizeof(name), "blk%u", i);
+		if (vmm_devices_add(d, &b->dev, name, mmio, err, sizeof(err)) < 0)
+			sbx_die("%s", err);
+	}
 	if (o->rng) {
 		rng_init(&vd->rng);
 		if (vmm_devices_add(d, &vd->rng.dev, "rng", mmio, err, sizeof(err)) < 0)
@@ -181,6 +196,8 @@ static void add_devices(const struct vmm_opts *o, struct vmm_devices *d, struct 
 
 static void free_devices(const struct vmm_opts *o, struct vm_devices *vd)
 {
+	for (unsigned i = 0; i < o->ndisks; i++)
+		blk_close(&vd->blk[i]);
 	for (unsigned i = 0; i < o->nshares; i++)
 		fs_dev_free(vd->fs[i]);
 	if (vd->vsock)
