@@ -13,9 +13,11 @@
 #include "vmm/bus.h"
 #include "vmm/debug_exit.h"
 #include "vmm/devices.h"
+#include "vmm/jail.h"
 #include "vmm/kvm.h"
 #include "vmm/opts.h"
 #include "vmm/pm.h"
+#include "vmm/seccomp.h"
 #include "vmm/serial.h"
 #include "vmm/vcpu.h"
 
@@ -53,6 +55,34 @@ struct vm_devices {
 };
 
 static char watchdog_msg[256];
+static bool jailed;
+
+/* Each thread's seccomp filter (jailed runs only); a failure ends the process. */
+static void install_role(enum vmm_role role)
+{
+	char err[256];
+
+	if (jailed && vmm_seccomp_install(role, 0, err, sizeof(err)) < 0)
+		sbx_die("%s", err);
+}
+
+static int vcpu_thread_init(struct vmm_vcpu *c)
+{
+	(void)c;
+	install_role(VMM_ROLE_VCPU);
+	return 0;
+}
+
+static int device_thread_init(void)
+{
+	install_role(VMM_ROLE_DEVICE);
+	return 0;
+}
+
+static void fs_thread_init(void)
+{
+	install_role(VMM_ROLE_FS);
+}
 static size_t watchdog_len;
 
 static uint64_t now_ns(void)
@@ -129,7 +159,8 @@ static int console_fd(const char *path)
 	return fd;
 }
 
-/* Create the devices the options ask for and put each in a slot (vsock, shares, rng). */
+/* Create the devices that need no thread of their own and put each in a slot: vsock, the
+ * disks (in --blk order: the guest's vda, vdb, ...), rng. */
 static void add_devices(const struct vmm_opts *o, struct vmm_devices *d, struct vm_devices *vd,
 			struct vmm_bus *mmio)
 {
@@ -152,26 +183,6 @@ static void add_devices(const struct vmm_opts *o, struct vmm_devices *d, struct 
 				    sizeof(err)) < 0)
 			sbx_die("%s", err);
 	}
-	for (unsigned i = 0; i < o->nshares; i++) {
-		const struct vmm_share *sh = &o->share[i];
-		struct fs_share_config cfg = {
-		    .root = sh->path,
-		    .tag = sh->tag,
-		    .readonly = sh->readonly,
-		    .only_name = sh->only_name,
-		    .owner_uid = o->owner_set ? o->owner_uid : getuid(),
-		    .owner_gid = o->owner_set ? o->owner_gid : getgid(),
-		    .loop = d->loop,
-		};
-		char name[40];
-
-		vd->fs[i] = fs_dev_new(&cfg); /* prints its own one-line error */
-		if (!vd->fs[i])
-			exit(1);
-		snprintf(name, sizeof(name), "fs:%s", sh->tag);
-		if (vmm_devices_add(d, fs_dev_virtio(vd->fs[i]), name, mmio, err, sizeof(err)) < 0)
-			sbx_die("%s", err);
-	}
 	for (unsigned i = 0; i < o->ndisks; i++) {
 		const struct vmm_disk *dk = &o->disk[i];
 		struct virtio_blk *b = &vd->blk[i];
@@ -190,6 +201,36 @@ static void add_devices(const struct vmm_opts *o, struct vmm_devices *d, struct 
 	if (o->rng) {
 		rng_init(&vd->rng);
 		if (vmm_devices_add(d, &vd->rng.dev, "rng", mmio, err, sizeof(err)) < 0)
+			sbx_die("%s", err);
+	}
+}
+
+/* The virtio-fs shares: after the jail is locked, since each starts worker threads (which
+ * load the fs filter) and the jail needs a single-threaded process. */
+static void add_shares(const struct vmm_opts *o, struct vmm_devices *d, struct vm_devices *vd,
+		       struct vmm_bus *mmio)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < o->nshares; i++) {
+		const struct vmm_share *sh = &o->share[i];
+		struct fs_share_config cfg = {
+		    .root = sh->path,
+		    .tag = sh->tag,
+		    .readonly = sh->readonly,
+		    .only_name = sh->only_name,
+		    .owner_uid = o->owner_set ? o->owner_uid : getuid(),
+		    .owner_gid = o->owner_set ? o->owner_gid : getgid(),
+		    .loop = d->loop,
+		    .thread_init = fs_thread_init,
+		};
+		char name[40];
+
+		vd->fs[i] = fs_dev_new(&cfg); /* prints its own one-line error */
+		if (!vd->fs[i])
+			exit(1);
+		snprintf(name, sizeof(name), "fs:%s", sh->tag);
+		if (vmm_devices_add(d, fs_dev_virtio(vd->fs[i]), name, mmio, err, sizeof(err)) < 0)
 			sbx_die("%s", err);
 	}
 }
@@ -259,6 +300,10 @@ int main(int argc, char **argv)
 
 	sbx_prog = "sbx-vmm";
 	vmm_opts_parse(argc, argv, &o);
+	/* Into a new pid namespace before any KVM object exists (KVM serves only the process
+	 * that made the VM); this process stays outside as the jail's supervisor. */
+	if (!o.no_jail && vmm_jail_fork(NULL, err, sizeof(err)) < 0)
+		sbx_die("%s", err);
 	signal(SIGPIPE, SIG_IGN);
 	/* Termination signals go to main's signalfd only: every thread inherits the mask. */
 	sigemptyset(&term);
@@ -283,6 +328,17 @@ int main(int argc, char **argv)
 	if (vmm_devices_init(&devs, &vm, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
 	add_devices(&o, &devs, &vd, &mmio);
+	for (unsigned i = 0; i < o.cpus; i++)
+		if (vmm_vcpu_create(&vm, i, (unsigned)o.cpus, &cpus[i], err, sizeof(err)) < 0)
+			sbx_die("%s", err);
+	/* Everything is open (the shares' directories are opened below, by path, which the
+	 * jail keeps visible): no more namespaces, capabilities or privileges from here. */
+	if (!o.no_jail) {
+		if (vmm_jail_lock(NULL, err, sizeof(err)) < 0)
+			sbx_die("%s", err);
+		jailed = true;
+	}
+	add_shares(&o, &devs, &vd, &mmio);
 	if (boot_pvh_setup(&vm.mem, &plan, kernel.addr, kernel.len, initrd.addr, initrd.len,
 			   full_cmdline(&o, &devs, cmdline, sizeof(cmdline)), &info, err,
 			   sizeof(err)) < 0)
@@ -294,9 +350,6 @@ int main(int argc, char **argv)
 	pm_acpi_regs(&acpi);
 	if (boot_acpi_setup(&vm.mem, &acpi, &acpi_at, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
-	for (unsigned i = 0; i < o.cpus; i++)
-		if (vmm_vcpu_create(&vm, i, (unsigned)o.cpus, &cpus[i], err, sizeof(err)) < 0)
-			sbx_die("%s", err);
 	if (vmm_vcpu_set_pvh(&cpus[0], plan.entry, BOOT_START_INFO_GPA, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
 	vmm_bus_add_locked(&pio, SERIAL_COM1_BASE, SERIAL_NREGS, serial_io, &com1, &com1_lock);
@@ -304,6 +357,9 @@ int main(int argc, char **argv)
 	pm_init(&pm, &stop);
 	vmm_bus_add(&pio, PM_SLEEP_CTL_PORT, PM_SLEEP_NPORTS, pm_sleep_io, &pm);
 	vmm_bus_add(&pio, PM_RESET_PORT, 1, pm_reset_io, &pm);
+	devs.thread_init = device_thread_init;
+	for (unsigned i = 0; i < o.cpus; i++)
+		cpus[i].thread_init = vcpu_thread_init;
 	if (vmm_devices_start(&devs, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
 	if (vmm_vcpus_start(cpus, (unsigned)o.cpus, &pio, &mmio, &stop, err, sizeof(err)) < 0)
@@ -314,6 +370,7 @@ int main(int argc, char **argv)
 				strerror(errno));
 		close(o.ready_fd);
 	}
+	install_role(VMM_ROLE_CONTROL); /* after the last thread: filters stack */
 	wait_for_stop(&stop, sig_fd);
 	vmm_vcpus_stop(cpus, (unsigned)o.cpus);
 	vmm_devices_stop(&devs);

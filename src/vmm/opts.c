@@ -21,6 +21,7 @@ static void usage(void)
 	      "               [--owner UID:GID] [--fs-path DIR [--fs-tag TAG] [--fs-ro] "
 	      "[--fs-file NAME]]...\n"
 	      "               [--blk IMAGE [--blk-ro] [--blk-serial S]]... [--ready-fd FD]\n"
+	      "               [--no-jail]\n"
 	      "Boots FILE (an ELF with a PVH entry) on KVM; the serial console goes to --console\n"
 	      "(default stdout). Devices are virtio-mmio, described in the ACPI DSDT (and with\n"
 	      "--virtio-cmdline also as virtio_mmio.device= on the kernel command line): a vsock\n"
@@ -28,7 +29,9 @@ static void usage(void)
 	      "guest->host\n"
 	      "port P: PATH_P), one virtio-fs per --fs-path (the --fs-* flags after it belong to\n"
 	      "it), one virtio-blk per --blk, a virtio-rng. --ready-fd: \"READY\\n\" is written\n"
-	      "there once the guest runs. Exit status: the guest's debug-exit\n"
+	      "there once the guest runs. sbx-vmm jails itself once its files are open: new\n"
+	      "mount/pid/ipc/uts/net namespaces, no capabilities, a seccomp filter per thread\n"
+	      "(--no-jail: none of that, for debugging). Exit status: the guest's debug-exit\n"
 	      "value (port 0x501), 0 on poweroff/reset, 124 on --timeout-ms, 1 on errors.\n",
 	      stdout);
 }
@@ -106,6 +109,9 @@ static void parse_device_opt(struct vmm_opts *o, int ch)
 			sbx_die("--blk-serial %s: longer than 20 bytes (shorten it)", optarg);
 		cur_disk(o, "--blk-serial")->serial = optarg;
 		break;
+	case 'J':
+		o->no_jail = true;
+		break;
 	case 'y':
 		o->ready_fd = (int)num_arg("--ready-fd", optarg, 0, 1048576, "give an open fd");
 		break;
@@ -142,6 +148,7 @@ void vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 	    {"blk-ro", no_argument, NULL, 'b'},
 	    {"blk-serial", required_argument, NULL, 'S'},
 	    {"ready-fd", required_argument, NULL, 'y'},
+	    {"no-jail", no_argument, NULL, 'J'},
 	    {"rng", no_argument, NULL, 'r'},
 	    {"virtio-cmdline", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},

@@ -46,6 +46,7 @@ struct vmm_disk {
  * @nshares, @share: virtio-fs shares; @ndisks, @disk: virtio-blk disks; @rng: a virtio-rng.
  * @virtio_cmdline: also name the devices with virtio_mmio.device= on the kernel command line.
  * @ready_fd: write "READY\n" there (then close it) once the vCPUs run (-1: none).
+ * @no_jail: --no-jail: no namespaces, capabilities kept, no seccomp (debugging only).
  */
 struct vmm_opts {
 	const char *kernel;
@@ -68,6 +69,7 @@ struct vmm_opts {
 	bool rng;
 	bool virtio_cmdline;
 	int ready_fd;
+	bool no_jail;
 };
 
 /**

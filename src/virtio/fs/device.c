@@ -31,6 +31,7 @@ struct fs_dev {
 	unsigned busy; /* requests being run by workers */
 	bool stopping;
 	unsigned nthreads;
+	void (*thread_init)(void);
 	struct fs_worker *thr;
 	struct fs_scratch *loop_scratch; /* hiprio, on the event-loop thread */
 };
@@ -48,6 +49,8 @@ static void *worker(void *arg)
 	struct vq_chain c;
 	uint32_t len;
 
+	if (d->thread_init)
+		d->thread_init();
 	pthread_mutex_lock(&d->qlock);
 	for (;;) {
 		while (!d->stopping && !d->pending)
@@ -193,6 +196,7 @@ struct fs_dev *fs_dev_new(const struct fs_share_config *cfg)
 	memcpy(d->tag, cfg->tag, tl);
 	d->vdev.ops = &fs_ops;
 	d->nthreads = cfg->threads ? cfg->threads : FS_DEFAULT_THREADS;
+	d->thread_init = cfg->thread_init;
 	if (d->nthreads > FS_MAX_THREADS)
 		d->nthreads = FS_MAX_THREADS;
 	pthread_mutex_init(&d->qlock, NULL);

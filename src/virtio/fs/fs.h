@@ -33,6 +33,9 @@ struct fs_share_config {
 	uid_t owner_uid;  /* host user the sandbox belongs to: shown to the guest as uid 1000 */
 	gid_t owner_gid;  /* likewise as gid 1000 */
 	unsigned threads; /* worker threads; 0 -> default (4) */
+	/* called first on each worker thread (sbx-vmm: its seccomp filter; it ends the process
+	 * itself if that fails), or NULL */
+	void (*thread_init)(void);
 	struct evloop *loop;
 };
 
