@@ -56,6 +56,8 @@ FUZZ_SRC    := $(wildcard tests/fuzz/*.c)
 GUEST_TOOLS := $(wildcard tests/guest/*.c)
 BENCH_TOOLS := $(wildcard tests/bench/*.c)
 VMM_GUESTS  := $(patsubst tests/vmmguest/%.S,$(BUILD)/vmmguest/%.elf,$(wildcard tests/vmmguest/*.S))
+VMM_CGUESTS := $(foreach g,$(patsubst tests/vmmguest/%.c,%,$(wildcard tests/vmmguest/*.c)),\
+                 $(BUILD)/vmmguest/$(g).elf $(BUILD)/vmmguest/$(g).bz)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -99,6 +101,27 @@ $(BUILD)/vmmguest/%.elf: tests/vmmguest/%.S tests/vmmguest/guest.ld tests/vmmgue
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -nostdlib -static -no-pie -ffreestanding -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
 	  -Wl,-T,tests/vmmguest/guest.ld -o $@ $<
+
+# C test guests on the runtime tests/vmmguest/rt/ (64-bit, no libc): tests/vmmguest/X.c ->
+# $(BUILD)/vmmguest/X.elf (PVH entry, crt_pvh.S) and $(BUILD)/vmmguest/X.bz (a bzImage: bzhdr.S's
+# setup header, then crt_bz.S + rt + X flat, entered at the 64-bit entry). The host gcc.
+VMMRT_SRC    := $(wildcard tests/vmmguest/rt/*.c)
+VMMRT_DEPS   := $(VMMRT_SRC) $(wildcard tests/vmmguest/rt/*.h) tests/vmmguest/rt/rt.ld
+VMMRT_CFLAGS := -m64 -std=c17 -ffreestanding -nostdlib -fno-pic -static -mno-red-zone \
+                -mgeneral-regs-only -fno-stack-protector -fno-builtin -O2 -Wall -Wextra -Werror \
+                -Itests/vmmguest -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack \
+                -Wl,-T,tests/vmmguest/rt/rt.ld
+tests: $(VMM_CGUESTS)
+$(BUILD)/vmmguest/%.elf: tests/vmmguest/%.c tests/vmmguest/rt/crt_pvh.S $(VMMRT_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VMMRT_CFLAGS) -o $@ tests/vmmguest/rt/crt_pvh.S $(VMMRT_SRC) $<
+$(BUILD)/vmmguest/%.bzpayload: tests/vmmguest/%.c tests/vmmguest/rt/crt_bz.S $(VMMRT_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VMMRT_CFLAGS) -o $@.elf tests/vmmguest/rt/crt_bz.S $(VMMRT_SRC) $<
+	objcopy -O binary -j .text $@.elf $@
+$(BUILD)/vmmguest/%.bz: $(BUILD)/vmmguest/%.bzpayload tests/vmmguest/rt/bzhdr.S
+	$(CC) -m64 -c -DPAYLOAD='"$<"' -o $@.o tests/vmmguest/rt/bzhdr.S
+	objcopy -O binary -j .text $@.o $@
 
 # The guest agent: static, musl, no host libraries.
 $(BUILD)/lib/sbx/sbx-init: $(GUEST_SRC) $(wildcard src/proto/*.h src/guest/*.h)

@@ -1,20 +1,20 @@
-/* sbx-vmm: boot a kernel (ELF, PVH entry) on KVM with ACPI tables, a serial console, ACPI
- * poweroff/reset ports, a debug-exit port and virtio-mmio devices (vsock, virtio-fs, blk,
- * rng), one
- * thread per vCPU plus the device thread, and exit with the guest's status. Owns the wiring of
- * kvm.c, boot.c, vcpu*.c, devices.c and the device code, the watchdog and the wait for the end;
- * holds no device or KVM logic of its own. */
+/* sbx-vmm: boot a kernel (a PVH ELF or a bzImage) on KVM with ACPI tables, a serial console,
+ * ACPI poweroff/reset ports, a debug-exit port and virtio-mmio devices (vsock, virtio-fs, blk,
+ * rng), one thread per vCPU plus the device thread, jailed (jail.c, seccomp.c) once its files
+ * are open, and exit with the guest's status. Owns the wiring of kvm.c, loader.c, vcpu*.c,
+ * devices.c and the device code, the watchdog and the wait for the end; holds no device or
+ * KVM logic of its own. */
 #include "common/err.h"
 #include "virtio/blk.h"
 #include "virtio/fs/fs.h"
 #include "virtio/rng.h"
 #include "virtio/vsock/vsock.h"
-#include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/debug_exit.h"
 #include "vmm/devices.h"
 #include "vmm/jail.h"
 #include "vmm/kvm.h"
+#include "vmm/loader.h"
 #include "vmm/opts.h"
 #include "vmm/pm.h"
 #include "vmm/seccomp.h"
@@ -283,8 +283,7 @@ int main(int argc, char **argv)
 	static char cmdline[CMDLINE_BYTES];
 	struct vmm_opts o;
 	struct file_map kernel, initrd = {NULL, 0};
-	struct boot_plan plan;
-	struct boot_info info;
+	struct loader_kernel kern;
 	struct vmm_vm vm;
 	struct vmm_bus pio = {0}, mmio = {0};
 	struct vmm_stop stop;
@@ -317,7 +316,7 @@ int main(int argc, char **argv)
 		sbx_die("signalfd/eventfd: %s (raise the open-file limit)", strerror(errno));
 	ram = (uint64_t)o.mem_mib << 20;
 	kernel = map_file("--kernel", o.kernel);
-	if (boot_elf_parse(kernel.addr, kernel.len, ram, &plan, err, sizeof(err)) < 0)
+	if (loader_parse(kernel.addr, kernel.len, ram, &kern, err, sizeof(err)) < 0)
 		sbx_die("--kernel %s: %s", o.kernel, err);
 	if (o.initrd)
 		initrd = map_file("--initrd", o.initrd);
@@ -339,18 +338,17 @@ int main(int argc, char **argv)
 		jailed = true;
 	}
 	add_shares(&o, &devs, &vd, &mmio);
-	if (boot_pvh_setup(&vm.mem, &plan, kernel.addr, kernel.len, initrd.addr, initrd.len,
-			   full_cmdline(&o, &devs, cmdline, sizeof(cmdline)), &info, err,
-			   sizeof(err)) < 0)
+	if (loader_setup(&vm.mem, &kern, kernel.addr, kernel.len, initrd.addr, initrd.len,
+			 full_cmdline(&o, &devs, cmdline, sizeof(cmdline)), err, sizeof(err)) < 0)
 		sbx_die("%s", err);
 	/* No GED power button (ged_base 0), no RTC; IRQ0 stays on GSI 0 as KVM's default
 	 * routing wires it. */
 	acpi.ncpus = (unsigned)o.cpus;
 	vmm_devices_acpi(&devs, &acpi);
 	pm_acpi_regs(&acpi);
-	if (boot_acpi_setup(&vm.mem, &acpi, &acpi_at, err, sizeof(err)) < 0)
+	if (loader_acpi(&vm.mem, &kern, &acpi, &acpi_at, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
-	if (vmm_vcpu_set_pvh(&cpus[0], plan.entry, BOOT_START_INFO_GPA, err, sizeof(err)) < 0)
+	if (loader_enter(&cpus[0], &vm.mem, &kern, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
 	vmm_bus_add_locked(&pio, SERIAL_COM1_BASE, SERIAL_NREGS, serial_io, &com1, &com1_lock);
 	vmm_bus_add(&pio, DEBUG_EXIT_PORT, 1, debug_exit_io, &stop);

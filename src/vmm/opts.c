@@ -22,7 +22,7 @@ static void usage(void)
 	      "[--fs-file NAME]]...\n"
 	      "               [--blk IMAGE [--blk-ro] [--blk-serial S]]... [--ready-fd FD]\n"
 	      "               [--no-jail]\n"
-	      "Boots FILE (an ELF with a PVH entry) on KVM; the serial console goes to --console\n"
+	      "Boots FILE (a PVH ELF or a bzImage) on KVM; the serial console goes to --console\n"
 	      "(default stdout). Devices are virtio-mmio, described in the ACPI DSDT (and with\n"
 	      "--virtio-cmdline also as virtio_mmio.device= on the kernel command line): a vsock\n"
 	      "whose host side is PATH (host->guest: connect, send \"CONNECT <port>\\n\"; "

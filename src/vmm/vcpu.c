@@ -225,3 +225,67 @@ void vmm_vcpu_destroy(struct vmm_vcpu *c)
 		close(c->fd);
 	c->fd = -1;
 }
+
+/* Identity-map [0, 4 GiB) with 2 MiB pages and write the boot GDT. Return: 0, -1 if RAM is
+ * too small. */
+static int long64_tables(const struct vmm_mem *mem)
+{
+	static const uint64_t gdt[4] = {0, 0, 0x00af9b000000ffffULL, 0x00cf93000000ffffULL};
+	uint64_t *pml4 = vmm_mem_ptr(mem, VCPU_LONG64_PML4_GPA, 4096);
+	uint64_t *pdpt = vmm_mem_ptr(mem, VCPU_LONG64_PDPT_GPA, 4096);
+	uint64_t *pd = vmm_mem_ptr(mem, VCPU_LONG64_PD_GPA, 4 * 4096);
+	void *g = vmm_mem_ptr(mem, VCPU_LONG64_GDT_GPA, sizeof(gdt));
+
+	if (!pml4 || !pdpt || !pd || !g)
+		return -1;
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	pml4[0] = VCPU_LONG64_PDPT_GPA | 0x3; /* present, writable */
+	for (uint64_t i = 0; i < 4; i++)
+		pdpt[i] = (VCPU_LONG64_PD_GPA + i * 4096) | 0x3;
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB page */
+	memcpy(g, gdt, sizeof(gdt));
+	return 0;
+}
+
+int vmm_vcpu_set_long64(struct vmm_vcpu *c, const struct vmm_mem *mem, uint64_t entry,
+			uint64_t boot_params, char *err, size_t errlen)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r = {0};
+	struct kvm_segment code = flat_seg(0x10, 0xb);
+
+	if (long64_tables(mem) < 0) {
+		snprintf(err, errlen,
+			 "vCPU %u: guest RAM too small for the boot page tables "
+			 "(raise --mem)",
+			 c->id);
+		return -1;
+	}
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+		goto fail;
+	code.l = 1;
+	code.db = 0;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = flat_seg(0x18, 0x3);
+	s.gdt.base = VCPU_LONG64_GDT_GPA;
+	s.gdt.limit = 4 * 8 - 1;
+	s.cr3 = VCPU_LONG64_PML4_GPA;
+	s.cr4 = 0x20;	    /* PAE */
+	s.cr0 = 0x80000011; /* PG | ET | PE */
+	s.efer = 0x500;	    /* LME | LMA */
+	if (ioctl(c->fd, KVM_SET_SREGS, &s) < 0)
+		goto fail;
+	r.rip = entry;
+	r.rsi = boot_params;
+	r.rsp = VCPU_LONG64_STACK;
+	r.rflags = 0x2;
+	if (ioctl(c->fd, KVM_SET_REGS, &r) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "vCPU %u: setting the 64-bit entry state: %s (use the qemu engine)",
+		 c->id, strerror(errno));
+	return -1;
+}

@@ -1,5 +1,5 @@
 /* The vCPUs of sbx-vmm: creation (kvm_run mapped), CPUID from KVM_GET_SUPPORTED_CPUID with the
- * per-vCPU topology set, the PVH entry register state, and the run loop that hands port I/O
+ * per-vCPU topology set, the PVH and 64-bit boot entry states, and the run loop that hands port I/O
  * and MMIO exits to the buses and turns every other exit into a stop with a status.
  * Owns the vCPU fds; never decides what a device does. */
 #ifndef SBX_VMM_VCPU_H
@@ -120,5 +120,32 @@ void vmm_vcpus_stop(struct vmm_vcpu *cpus, unsigned n);
  * @c: the vCPU.
  */
 void vmm_vcpu_destroy(struct vmm_vcpu *c);
+
+/* Where vmm_vcpu_set_long64() writes its page tables and GDT: low RAM that boot.c (0x6000,
+ * 0x7000, 0x20000, 0xe0000) and bzimage.c (0x8000) leave alone. */
+#define VCPU_LONG64_PML4_GPA 0x9000ULL
+#define VCPU_LONG64_PDPT_GPA 0xa000ULL
+#define VCPU_LONG64_PD_GPA   0xb000ULL /* four page directories: 0xb000..0xefff */
+#define VCPU_LONG64_GDT_GPA  0xf000ULL
+#define VCPU_LONG64_STACK    0x8000ULL /* initial RSP; the kernel sets its own */
+
+/**
+ * vmm_vcpu_set_long64() - the 64-bit boot protocol's entry state: long mode, paging on with
+ * the first 4 GiB identity-mapped (2 MiB pages, at VCPU_LONG64_PML4_GPA..), a GDT with
+ * __BOOT_CS 0x10 (64-bit code) and __BOOT_DS 0x18 (data) at VCPU_LONG64_GDT_GPA, interrupts
+ * off, RIP = @entry, RSI = @boot_params.
+ * @c: the boot vCPU.
+ * @mem: guest RAM, where the tables are written (needs at least 64 KiB).
+ * @entry: the kernel's 64-bit entry (load address + 0x200).
+ * @boot_params: guest-physical address of the zero page.
+ * @err: one line on failure.
+ * @errlen: size of @err.
+ *
+ * Syscalls: ioctl (KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_REGS).
+ *
+ * Return: 0, or -1 with @err set.
+ */
+int vmm_vcpu_set_long64(struct vmm_vcpu *c, const struct vmm_mem *mem, uint64_t entry,
+			uint64_t boot_params, char *err, size_t errlen);
 
 #endif
