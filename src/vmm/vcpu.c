@@ -1,6 +1,8 @@
 /* vCPUs (see vcpu.h). Owns KVM_RUN and the exit dispatch; devices live behind the buses. */
 #include "vmm/vcpu.h"
 
+#include "vmm/cpuid.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,31 +28,6 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 	}
 	errno = E2BIG;
 	return NULL;
-}
-
-/* Per-vCPU topology: APIC ids and processor counts. Everything else is KVM's supported set for
- * now; issue 8 also wants: hide leaves KVM cannot back here (PMU leaf 0xA unless
- * KVM_CAP_PMU..., TSC-deadline without an irqchip), cache/core leaves 4 and 0x8000001E made
- * consistent with @ncpus, the hypervisor leaves 0x40000000 checked, and only MSRs KVM lists. */
-static void cpuid_topology(struct kvm_cpuid2 *c, unsigned id, unsigned ncpus)
-{
-	for (unsigned i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-		switch (e->function) {
-		case 1:
-			e->ebx = (e->ebx & 0x0000ffffU) | (id << 24) | ((ncpus & 0xff) << 16);
-			if (ncpus > 1)
-				e->edx |= 1U << 28; /* HTT: the count in EBX[23:16] is valid */
-			break;
-		case 0xb:
-		case 0x1f:
-			e->edx = id;
-			break;
-		default:
-			break;
-		}
-	}
 }
 
 int vmm_vcpu_create(const struct vmm_vm *vm, unsigned id, unsigned ncpus, struct vmm_vcpu *c,
@@ -79,7 +56,7 @@ int vmm_vcpu_create(const struct vmm_vm *vm, unsigned id, unsigned ncpus, struct
 			 id, strerror(errno));
 		return -1;
 	}
-	cpuid_topology(cpuid, id, ncpus);
+	vmm_cpuid_adjust(cpuid, id, ncpus);
 	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		snprintf(err, errlen, "vCPU %u: KVM_SET_CPUID2: %s (use the qemu engine)", id,
 			 strerror(errno));

@@ -48,8 +48,8 @@ struct vmm_vcpu {
  * @err: one line on failure.
  * @errlen: size of @err.
  *
- * CPUID is KVM_GET_SUPPORTED_CPUID with, per vCPU: leaf 1 EBX[31:24] (initial APIC id) and
- * EBX[23:16] (logical processors), leaves 0xB/0x1F EDX (x2APIC id). Syscalls: ioctl
+ * CPUID is KVM_GET_SUPPORTED_CPUID adjusted for this vCPU by vmm_cpuid_adjust() (cpuid.h:
+ * APIC ids, topology, hypervisor bit, no PMU). Syscalls: ioctl
  * (KVM_CREATE_VCPU, KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2), mmap.
  *
  * Return: 0, or -1 with @err set.
