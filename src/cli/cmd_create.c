@@ -29,7 +29,8 @@ static const char create_help[] =
     "  -m, --memory SIZE   guest memory, e.g. 4g, 512m (default: half the host's RAM,\n"
     "                      between 512m and 32g)\n"
     "      --cpus N        virtual CPUs (default: host CPUs - 1, at least 1)\n"
-    "      --engine E      VM engine: qemu (default)\n"
+    "      --engine E      VM engine: kvm or qemu (default: kvm where this host's\n"
+    "                      KVM runs a stock kernel, else qemu; see sbx version)\n"
     "  -p, --publish SPEC  publish a port on the host when the sandbox runs\n"
     "                      ([[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp|/udp], repeatable;\n"
     "                      see sbx ports --help)\n"
@@ -66,7 +67,7 @@ int create_args_flag(struct create_args *c, const char *verb, int id, const char
 		return 0;
 	case CREATE_OPT_ENGINE:
 		if (!*value)
-			return cli_usage_error(verb, "empty engine name: use qemu");
+			return cli_usage_error(verb, "empty engine name: use kvm or qemu");
 		c->engine = value;
 		return 0;
 	case CREATE_OPT_PUBLISH:

@@ -41,7 +41,8 @@ static const char run_help[] =
     "      --name NAME     sandbox name (default: AGENT-<basename of PATH>)\n"
     "  -m, --memory SIZE   guest memory, e.g. 4g, 512m\n"
     "      --cpus N        virtual CPUs\n"
-    "      --engine E      VM engine: qemu (default)\n";
+    "      --engine E      VM engine: kvm or qemu (default: kvm where this host's\n"
+    "                      KVM runs a stock kernel, else qemu; see sbx version)\n";
 
 void cli_tcg_reason(char *buf, size_t len)
 {

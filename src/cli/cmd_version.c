@@ -7,7 +7,8 @@
 static const char version_help[] = "Usage: sbx version\n"
 				   "\n"
 				   "Show the versions of sbx and sbxd, sbxd's API level, the\n"
-				   "default engine and the accelerator it uses (kvm or tcg).\n";
+				   "default engine (kvm or qemu) and why, and the accelerator\n"
+				   "it uses (kvm or tcg).\n";
 
 /**
  * cmd_version() - `sbx version`.
@@ -43,6 +44,9 @@ int cmd_version(int argc, char **argv, const struct sbx_paths *p)
 			       (long long)json_integer_value(json_object_get(r.json, "api")));
 			printf("Engine:  %s (accel %s)\n", api_str(r.json, "engine_default"),
 			       api_str(r.json, "accel"));
+			if (*api_str(r.json, "engine_why"))
+				printf("         default because: %s\n",
+				       api_str(r.json, "engine_why"));
 			rc = 0;
 		} else {
 			api_print_error(&r);

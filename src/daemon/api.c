@@ -85,11 +85,14 @@ static json_t *sandbox_json(const struct sbxd_ctx *ctx, const struct sbx_sandbox
 {
 	char ts[32], dir[PATH_MAX], path[PATH_MAX];
 	iso_time(sb->created_at, ts, sizeof(ts));
-	json_t *j = json_pack(
-	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:[]}", "name", sb->name, "id", sb->id,
-	    "agent", sb->agent, "workspace", sb->workspace, "status", sb->status, "engine",
-	    sb->engine, "accel", sb->accel[0] ? sb->accel : accel_name(ctx->accel), "memory_mib",
-	    (json_int_t)sb->memory_mib, "cpus", (json_int_t)sb->cpus, "created_at", ts, "ports");
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:[]}", "name", sb->name,
+			      "id", sb->id, "agent", sb->agent, "workspace", sb->workspace,
+			      "status", sb->status, "engine", sb->engine, "accel",
+			      sb->accel[0]		       ? sb->accel
+			      : strcmp(sb->engine, "kvm") == 0 ? "kvm"
+							       : accel_name(ctx->accel),
+			      "memory_mib", (json_int_t)sb->memory_mib, "cpus",
+			      (json_int_t)sb->cpus, "created_at", ts, "ports");
 	if (!j)
 		return NULL;
 	if (strcmp(sb->status, "running") == 0 && sb->run_dir[0] &&
@@ -119,10 +122,12 @@ static json_t *sandbox_json(const struct sbxd_ctx *ctx, const struct sbx_sandbox
 
 static enum MHD_Result h_version(struct api *api, struct MHD_Connection *c)
 {
-	return send_json(c, 200,
-			 json_pack("{s:s,s:i,s:s,s:s}", "version", SBX_VERSION, "api", 1,
-				   "engine_default", api->ctx->engine_default, "accel",
-				   accel_name(api->ctx->accel)));
+	return send_json(
+	    c, 200,
+	    json_pack("{s:s,s:i,s:s,s:s,s:s}", "version", SBX_VERSION, "api", 1, "engine_default",
+		      api->ctx->engine_default, "engine_why", api->ctx->engine_why, "accel",
+		      strcmp(api->ctx->engine_default, "kvm") == 0 ? "kvm"
+								   : accel_name(api->ctx->accel)));
 }
 
 static enum MHD_Result h_list(struct api *api, struct MHD_Connection *c)

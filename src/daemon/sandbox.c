@@ -269,12 +269,20 @@ static int make_state_disk(const char *dir, const char *name, char *err)
 
 /* ---- config and accelerator ---- */
 
+void sandbox_engine_host(const struct sbxd_ctx *ctx, struct engine_host *h)
+{
+	*h = (struct engine_host){.kvm_no = ctx->kvm_no,
+				  .vmm_found = ctx->vmm_found,
+				  .accel_tcg_conf =
+				      ctx->accel == ENGINE_ACCEL_TCG && !ctx->accel_why[0]};
+}
+
 int sandbox_ctx_init(struct sbxd_ctx *ctx)
 {
 	char path[PATH_MAX], line[256];
+	char conf_eng[16] = "";
 	bool accel_set = false;
 
-	snprintf(ctx->engine_default, sizeof(ctx->engine_default), "qemu");
 	ctx->accel_why[0] = '\0';
 	ctx->tsc_khz = accel_tsc_khz();
 	if (sbx_path_join(path, "%s/config", ctx->paths.config) == 0) {
@@ -297,13 +305,14 @@ int sandbox_ctx_init(struct sbxd_ctx *ctx)
 			v[strcspn(v, " \t")] = '\0';
 			if (strcmp(k, "engine") == 0) {
 				if (!engine_find(v)) {
-					sbx_err("config %s:%d: engine %s is not available (use "
-						"engine=qemu)",
-						path, lineno, v);
+					sbx_err(
+					    "config %s:%d: unknown engine %s (use engine=kvm or "
+					    "engine=qemu)",
+					    path, lineno, v);
 					fclose(f);
 					return -1;
 				}
-				snprintf(ctx->engine_default, sizeof(ctx->engine_default), "%s", v);
+				snprintf(conf_eng, sizeof(conf_eng), "%s", v);
 			} else if (strcmp(k, "accel") == 0) {
 				if (accel_parse(v, &ctx->accel) < 0) {
 					sbx_err("config %s:%d: unknown accel %s (use accel=kvm or "
@@ -318,17 +327,35 @@ int sandbox_ctx_init(struct sbxd_ctx *ctx)
 		if (f)
 			fclose(f);
 	}
+	/* the kvm engine needs KVM that runs a stock kernel, whatever accel= says for qemu */
+	char kvm_no[sizeof(ctx->kvm_no)];
+	enum engine_accel probed = accel_probe(kvm_no, sizeof(kvm_no));
+	snprintf(ctx->kvm_no, sizeof(ctx->kvm_no), "%s",
+		 probed == ENGINE_ACCEL_KVM ? "" : (kvm_no[0] ? kvm_no : "KVM probe said no"));
+	const char *vmm = getenv("SBX_VMM");
+	if (vmm && *vmm)
+		snprintf(ctx->vmm_bin, sizeof(ctx->vmm_bin), "%s", vmm);
+	else if (sbx_path_join(ctx->vmm_bin, "%s/sbx-vmm", ctx->paths.bindir) < 0)
+		ctx->vmm_bin[0] = '\0';
+	ctx->vmm_found = ctx->vmm_bin[0] && access(ctx->vmm_bin, X_OK) == 0;
 	if (accel_set) {
 		sbx_log("accelerator %s (from config)", accel_name(ctx->accel));
-		return 0;
+	} else {
+		ctx->accel = probed;
+		snprintf(ctx->accel_why, sizeof(ctx->accel_why), "%s", ctx->kvm_no);
+		if (ctx->accel == ENGINE_ACCEL_TCG)
+			sbx_log("KVM cannot run a stock kernel here (%s): VMs run under QEMU TCG, "
+				"slower",
+				ctx->accel_why);
+		else
+			sbx_log("accelerator kvm");
 	}
-	ctx->accel = accel_probe(ctx->accel_why, sizeof(ctx->accel_why));
-	if (ctx->accel == ENGINE_ACCEL_TCG)
-		sbx_log("KVM cannot run a stock kernel here (%s): VMs run under QEMU TCG, "
-			"slower",
-			ctx->accel_why);
-	else
-		sbx_log("accelerator kvm");
+	struct engine_host h;
+	sandbox_engine_host(ctx, &h);
+	h.conf_eng = conf_eng[0] ? conf_eng : NULL;
+	snprintf(ctx->engine_default, sizeof(ctx->engine_default), "%s",
+		 engine_select_default(&h, ctx->engine_why, sizeof(ctx->engine_why)));
+	sbx_log("default engine %s (%s)", ctx->engine_default, ctx->engine_why);
 	return 0;
 }
 
@@ -384,14 +411,15 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 		return 400;
 	}
 	const char *engine = req->engine ? req->engine : ctx->engine_default;
-	if (strcmp(engine, "kvm") == 0) {
-		sandbox_seterr(err, "engine kvm is not available yet (use --engine qemu)");
-		return 400;
-	}
 	if (!engine_find(engine)) {
-		sandbox_seterr(err, "unknown engine %s (use --engine qemu)", engine);
+		sandbox_seterr(err, "unknown engine %s (use --engine kvm or --engine qemu)",
+			       engine);
 		return 400;
 	}
+	struct engine_host eh;
+	sandbox_engine_host(ctx, &eh);
+	if (engine_select_check(engine, &eh, err, SBX_ERR_MAX) < 0)
+		return 400;
 	if (req->memory_mib && (req->memory_mib < 256 || req->memory_mib > 1048576)) {
 		sandbox_seterr(
 		    err, "bad memory %lld MiB: out of range (give 256 MiB to 1 TiB, e.g. 4096)",
@@ -407,6 +435,28 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 	snprintf(sb.status, sizeof(sb.status), "stopped");
 	sb.memory_mib = req->memory_mib ? (unsigned)req->memory_mib : default_memory_mib();
 	sb.cpus = req->cpus ? (unsigned)req->cpus : default_cpus();
+	if (strcmp(engine, "kvm") == 0) {
+		if (req->memory_mib > KVM_ENGINE_MEM_MAX_MIB) {
+			sandbox_seterr(
+			    err,
+			    "bad memory %lld MiB: engine kvm runs at most %d MiB for now "
+			    "(give -m 3g or less, or --engine qemu)",
+			    req->memory_mib, KVM_ENGINE_MEM_MAX_MIB);
+			return 400;
+		}
+		if (req->cpus > KVM_ENGINE_CPUS_MAX) {
+			sandbox_seterr(
+			    err,
+			    "bad cpus %lld: engine kvm runs at most %d vCPUs (give fewer, "
+			    "or --engine qemu)",
+			    req->cpus, KVM_ENGINE_CPUS_MAX);
+			return 400;
+		}
+		if (sb.memory_mib > KVM_ENGINE_MEM_MAX_MIB)
+			sb.memory_mib = KVM_ENGINE_MEM_MAX_MIB;
+		if (sb.cpus > KVM_ENGINE_CPUS_MAX)
+			sb.cpus = KVM_ENGINE_CPUS_MAX;
+	}
 	sb.created_at = (int64_t)time(NULL);
 
 	/* Name choice, directory and insert happen under one lock so two creates never pick
@@ -549,13 +599,23 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 			       sb->engine);
 		return 500;
 	}
+	/* the kvm engine is always KVM; qemu uses what sbxd found or was told */
+	bool kvm = eng == &engine_kvm;
+	enum engine_accel accel = kvm ? ENGINE_ACCEL_KVM : ctx->accel;
+	const char *vmm_name = kvm ? "sbx-vmm" : "QEMU";
+	struct engine_host eh;
+	sandbox_engine_host(ctx, &eh);
+	if (engine_select_check(sb->engine, &eh, eerr, sizeof(eerr)) < 0) {
+		sandbox_seterr(err, "cannot start %s: %s", sb->name, eerr);
+		return 409;
+	}
 	memset(&as, 0, sizeof(as));
 	if (find_assets(ctx, sb->agent, &as, err) < 0)
 		return 409;
 	if (sandbox_data_dir(ctx, sb->name, dir) < 0 ||
 	    sbx_path_join(state, "%s/state.img", dir) < 0 ||
 	    sbx_path_join(console, "%s/console.log", dir) < 0 ||
-	    sbx_path_join(elog, "%s/qemu.log", dir) < 0 ||
+	    sbx_path_join(elog, "%s/%s.log", dir, kvm ? "vmm" : "qemu") < 0 ||
 	    sbx_path_join(vlog, "%s/vhost.log", dir) < 0 ||
 	    run_dir_for(ctx, sb->id, sb->run_dir) < 0 ||
 	    sbx_path_join(vhost_sock, "%s/vhost-vsock.sock", sb->run_dir) < 0 ||
@@ -641,6 +701,7 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	    .vhost_log = vlog,
 	    .vhost_bin = getenv("SBX_VHOST") ? getenv("SBX_VHOST") : vhost_bin,
 	    .qemu_bin = getenv("SBX_QEMU"),
+	    .vmm_bin = ctx->vmm_bin,
 	    .run_dir = sb->run_dir,
 	    .shares = shares,
 	    .n_shares = sb->n_mounts,
@@ -648,11 +709,11 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	    .owner_gid = getgid(),
 	    .memory_mib = sb->memory_mib,
 	    .cpus = sb->cpus,
-	    .accel = ctx->accel,
+	    .accel = accel,
 	    .tsc_khz = ctx->tsc_khz,
 	    .now = time(NULL),
 	};
-	snprintf(sb->accel, sizeof(sb->accel), "%s", accel_name(ctx->accel));
+	snprintf(sb->accel, sizeof(sb->accel), "%s", accel_name(accel));
 	snprintf(sb->status, sizeof(sb->status), "starting");
 	store_update_state(ctx->store, sb);
 	sbx_log("starting sandbox %s (%s, %s)", sb->name, sb->engine, sb->accel);
@@ -668,7 +729,7 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	sb->run = run;
 	store_update_state(ctx->store, sb); /* pids recorded: a crash now can still reattach */
 
-	int timeout = ctx->accel == ENGINE_ACCEL_KVM ? BOOT_TIMEOUT_KVM_MS : BOOT_TIMEOUT_TCG_MS;
+	int timeout = accel == ENGINE_ACCEL_KVM ? BOOT_TIMEOUT_KVM_MS : BOOT_TIMEOUT_TCG_MS;
 	int status = 0;
 	for (;;) {
 		if (!engine_proc_alive(&sb->run.vmm)) {
@@ -676,8 +737,8 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 			if (!tail[0])
 				engine_log_tail(console, 5, tail, sizeof(tail));
 			sandbox_seterr(err,
-				       "sandbox %s did not come up: QEMU exited: %s (full log: %s)",
-				       sb->name, tail[0] ? tail : "no output", console);
+				       "sandbox %s did not come up: %s exited: %s (full log: %s)",
+				       sb->name, vmm_name, tail[0] ? tail : "no output", console);
 			status = 500;
 			break;
 		}
@@ -714,8 +775,8 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 		close(fd);
 	snprintf(sb->status, sizeof(sb->status), "running");
 	store_update_state(ctx->store, sb);
-	sbx_log("sandbox %s running after %ld ms (qemu pid %d, sbx-vhost pid %d)", sb->name,
-		ms_since(&t0), (int)sb->run.vmm.pid, (int)sb->run.vhost.pid);
+	sbx_log("sandbox %s running after %ld ms (%s pid %d, sbx-vhost pid %d)", sb->name,
+		ms_since(&t0), vmm_name, (int)sb->run.vmm.pid, (int)sb->run.vhost.pid);
 	return 200;
 }
 
@@ -780,7 +841,7 @@ static void do_stop(struct sbxd_ctx *ctx, struct sbx_sandbox *sb)
 			int fd = agent_connect(uds, SBX_AGENT_PORT, 2000);
 			if (fd < 0 || agent_shutdown(fd, 5000) < 0)
 				sbx_log("sandbox %s: guest did not take the shutdown request (%s): "
-					"stopping QEMU",
+					"stopping its VMM",
 					sb->name, strerror(errno));
 			if (fd >= 0)
 				close(fd);

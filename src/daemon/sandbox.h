@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "common/paths.h"
+#include "daemon/engine_select.h"
 #include "daemon/store.h"
 #include "engine/accel.h"
 
@@ -18,11 +19,20 @@
 struct sbxd_ctx {
 	struct sbx_paths paths;
 	struct store *store;
-	char engine_default[16]; /* "qemu" */
-	enum engine_accel accel; /* from config, else probe */
+	char engine_default[16]; /* "kvm" or "qemu" (engine_select_default()) */
+	char engine_why[256];	 /* why that engine is the default */
+	enum engine_accel accel; /* qemu engine's accelerator: from config, else probe */
 	char accel_why[160];	 /* why TCG was picked ("" if KVM or configured) */
+	char kvm_no[160];	 /* why KVM cannot run a stock kernel ("": it can), probed */
+	bool vmm_found;		 /* sbx-vmm found (SBX_VMM, else next to sbxd) */
+	char vmm_bin[PATH_MAX];	 /* its path */
 	long tsc_khz;		 /* host TSC kHz for TCG guests */
 };
+
+/**
+ * sandbox_engine_host() - what @ctx probed about this host, as engine_select_*() want it.
+ */
+void sandbox_engine_host(const struct sbxd_ctx *ctx, struct engine_host *h);
 
 /* One requested share (POST /v1/sandboxes "mounts"). */
 struct sandbox_mount_req {

@@ -70,7 +70,8 @@ int supervisor_check(struct sbxd_ctx *ctx)
 			bool vhost = engine_proc_alive(&sb.run.vhost);
 			if (!vmm || !vhost) {
 				sbx_log("sandbox %s: %s exited on its own: marked stopped", sb.name,
-					!vmm ? "QEMU" : "sbx-vhost");
+					!vmm ? (strcmp(sb.engine, "kvm") == 0 ? "sbx-vmm" : "QEMU")
+					     : "sbx-vhost");
 				sandbox_mark_stopped(ctx, &sb);
 				stopped++;
 			}

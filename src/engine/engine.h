@@ -1,5 +1,5 @@
 /* The engine interface: how sbxd starts, stops and watches one VM, whatever runs it
- * (QEMU microvm now, sbx-vmm later). An engine turns a vm spec into detached processes
+ * (QEMU microvm + sbx-vhost, or sbx-vmm). An engine turns a vm spec into detached processes
  * (pid + start time) that outlive sbxd. It never touches the store or the HTTP layer. */
 #ifndef SBX_ENGINE_ENGINE_H
 #define SBX_ENGINE_ENGINE_H
@@ -37,12 +37,13 @@ struct engine_vm_spec {
 	const char *rootfs;	  /* template root image, attached read-only */
 	const char *state_img;	  /* sandbox's ext4 state disk, read-write */
 	const char *vhost_socket; /* vhost-user socket between engine and sbx-vhost */
-	const char *vsock_uds;	  /* hybrid vsock socket sbx-vhost serves to the host */
+	const char *vsock_uds;	  /* hybrid vsock socket sbx-vhost (or sbx-vmm) serves */
 	const char *console_log;  /* guest serial output */
 	const char *engine_log;	  /* the VMM's own stdout/stderr */
 	const char *vhost_log;	  /* sbx-vhost's log */
 	const char *vhost_bin;	  /* path of sbx-vhost */
 	const char *qemu_bin;	  /* NULL: "qemu-system-x86_64" from PATH */
+	const char *vmm_bin;	  /* path of sbx-vmm (kvm engine) */
 	const char *run_dir; /* per-boot socket directory: share i serves <run_dir>/fs<i>.sock */
 	const struct engine_share *shares; /* the workspace first; none for older sandboxes */
 	unsigned n_shares;
@@ -50,9 +51,9 @@ struct engine_vm_spec {
 	gid_t owner_gid;
 	unsigned memory_mib;
 	unsigned cpus;
-	enum engine_accel accel;
-	long tsc_khz; /* host TSC kHz (TCG clock parameters); 0: unknown */
-	time_t now;   /* host wall clock passed as sbx.time= */
+	enum engine_accel accel; /* qemu's -accel; the kvm engine is always KVM */
+	long tsc_khz;		 /* host TSC kHz (TCG clock parameters); 0: unknown */
+	time_t now;		 /* host wall clock passed as sbx.time= */
 };
 
 /* One process an engine started, identified by pid and /proc start time (clock ticks
@@ -62,10 +63,10 @@ struct engine_proc {
 	unsigned long long start_time;
 };
 
-/* The processes of one running VM. */
+/* The processes of one running VM. The kvm engine runs one process: both are sbx-vmm. */
 struct engine_run {
-	struct engine_proc vmm;	  /* qemu-system-x86_64 */
-	struct engine_proc vhost; /* sbx-vhost (vsock device) */
+	struct engine_proc vmm;	  /* qemu-system-x86_64, or sbx-vmm */
+	struct engine_proc vhost; /* sbx-vhost (vsock device), or sbx-vmm again */
 };
 
 #define ENGINE_ARGV_MAX (64 + 8 * ENGINE_SHARES_MAX) /* sbx-vhost: up to 9 per share */
@@ -92,8 +93,16 @@ struct engine_ops {
 /* The QEMU microvm engine (src/engine/qemu.c). */
 extern const struct engine_ops engine_qemu;
 
+/* The sbx-vmm engine (src/engine/kvm.c): one process, always KVM. */
+extern const struct engine_ops engine_kvm;
+
+#define KVM_ENGINE_SHARES_MAX  16   /* sbx-vmm's VMM_SHARES_MAX */
+#define KVM_ENGINE_MEM_MAX_MIB 3072 /* sbx-vmm: guest RAM below the 3 GiB MMIO hole */
+#define KVM_ENGINE_CPUS_MAX    64   /* sbx-vmm's VMM_VCPU_MAX */
+
 /**
- * engine_find() - engine ops by name ("qemu"). Return: ops or NULL if unknown/unavailable.
+ * engine_find() - engine ops by name ("qemu", "kvm"). Return: ops or NULL if unknown.
+ * Whether this host can run the kvm engine is the caller's question (accel_probe()).
  */
 const struct engine_ops *engine_find(const char *name);
 
@@ -102,6 +111,18 @@ const struct engine_ops *engine_find(const char *name);
  * Return: 0, or -1 if it does not fit.
  */
 int qemu_build_argv(const struct engine_vm_spec *spec, struct engine_argv *out);
+
+/**
+ * kvm_build_argv() - the sbx-vmm command line for @spec into @out (no process started):
+ * --kernel, --initrd, --cmdline (engine_guest_cmdline() of @spec with accel KVM: no TCG clock
+ * parameters), --mem, --cpus, --console, the template disk "--blk ROOTFS --blk-ro --blk-serial
+ * sbx-base" and the state disk "--blk STATE --blk-serial sbx-state", "--vsock-uds UDS --cid 3",
+ * "--ready-fd 3", and with shares "--owner UID:GID" plus one "--fs-path PATH --fs-tag
+ * sbxfs<i> [--fs-ro]" group per share (a file share: its parent directory, "--fs-ro --fs-file
+ * NAME"). Return: 0, or -1 if it does not fit, has more than KVM_ENGINE_SHARES_MAX shares or a
+ * file share is not read-only or has no parent directory.
+ */
+int kvm_build_argv(const struct engine_vm_spec *spec, struct engine_argv *out);
 
 /**
  * vhost_build_argv() - the sbx-vhost command line for @spec into @out: the vsock device, and
@@ -124,9 +145,25 @@ int engine_shares_cmdline(const struct engine_share *shares, unsigned n, char *o
 
 /**
  * engine_cmdline_room() - bytes of the kernel command line left for sbx.shares= after what
- * qemu_build_argv() always puts there for @spec (name, clock, TCG parameters).
+ * engine_guest_cmdline() always puts there for @spec (name, clock, TCG parameters).
  */
 size_t engine_cmdline_room(const struct engine_vm_spec *spec);
+
+/**
+ * engine_guest_cmdline() - the guest kernel command line for @spec into @out, the same for
+ * every engine: "console=ttyS0 reboot=t panic=-1 pci=off quiet sbx.name=NAME sbx.time=NOW",
+ * then (accel TCG with a known TSC) " tsc_early_khz=K lpj=4K tsc=reliable", then (shares)
+ * " sbx.shares=..." (engine_shares_cmdline()).
+ * Return: its length, or -1 if it does not fit in @outlen (ENGINE_CMDLINE_MAX).
+ */
+int engine_guest_cmdline(const struct engine_vm_spec *spec, char *out, size_t outlen);
+
+/**
+ * engine_arg_add() - append one printf-formatted argument to @out (argv stays
+ * NULL-terminated). Return: 0, or -1 if @out is full.
+ */
+int engine_arg_add(struct engine_argv *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /**
  * engine_proc_start_time() - start time of @pid from /proc/<pid>/stat (field 22).
@@ -160,6 +197,19 @@ bool engine_proc_wait_exit(const struct engine_proc *p, int timeout_ms);
  */
 int engine_spawn_detached(char *const argv[], const char *log, int keep_fd, struct engine_proc *out,
 			  char *err, size_t errlen);
+
+/**
+ * engine_proc_stop() - end @p: wait up to @grace_ms for it to exit by itself, then SIGTERM
+ * and wait 3 s, then SIGKILL and wait 2 s.
+ */
+void engine_proc_stop(const struct engine_proc *p, int grace_ms);
+
+/**
+ * engine_wait_ready() - wait up to @timeout_ms for "READY\n" on @fd (a pipe the started
+ * program writes to). @timed_out: set true if the time ran out.
+ * Return: 0, or -1 (EOF, garbage or timeout).
+ */
+int engine_wait_ready(int fd, int timeout_ms, bool *timed_out);
 
 /**
  * engine_log_tail() - the last @lines lines of @path, joined with " | " into @out

@@ -379,7 +379,7 @@ TEST(virt_flags)
 	if (accel_probe(why, sizeof(why)) == ENGINE_ACCEL_TCG)
 		CHECK(why[0] != '\0');
 	CHECK(engine_find("qemu") == &engine_qemu);
-	CHECK(engine_find("kvm") == NULL);
+	CHECK(engine_find("kvm") == &engine_kvm);
 }
 
 TEST(proc_helpers)
