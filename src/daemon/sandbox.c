@@ -437,11 +437,10 @@ int sandbox_create(struct sbxd_ctx *ctx, const struct sandbox_create_req *req,
 	sb.cpus = req->cpus ? (unsigned)req->cpus : default_cpus();
 	if (strcmp(engine, "kvm") == 0) {
 		if (req->memory_mib > KVM_ENGINE_MEM_MAX_MIB) {
-			sandbox_seterr(
-			    err,
-			    "bad memory %lld MiB: engine kvm runs at most %d MiB for now "
-			    "(give -m 3g or less, or --engine qemu)",
-			    req->memory_mib, KVM_ENGINE_MEM_MAX_MIB);
+			sandbox_seterr(err,
+				       "bad memory %lld MiB: engine kvm runs at most %d MiB "
+				       "(give less, or --engine qemu)",
+				       req->memory_mib, KVM_ENGINE_MEM_MAX_MIB);
 			return 400;
 		}
 		if (req->cpus > KVM_ENGINE_CPUS_MAX) {

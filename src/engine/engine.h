@@ -96,9 +96,9 @@ extern const struct engine_ops engine_qemu;
 /* The sbx-vmm engine (src/engine/kvm.c): one process, always KVM. */
 extern const struct engine_ops engine_kvm;
 
-#define KVM_ENGINE_SHARES_MAX  16   /* sbx-vmm's VMM_SHARES_MAX */
-#define KVM_ENGINE_MEM_MAX_MIB 3072 /* sbx-vmm: guest RAM below the 3 GiB MMIO hole */
-#define KVM_ENGINE_CPUS_MAX    64   /* sbx-vmm's VMM_VCPU_MAX */
+#define KVM_ENGINE_SHARES_MAX  16     /* sbx-vmm's VMM_SHARES_MAX */
+#define KVM_ENGINE_MEM_MAX_MIB 262144 /* sbx-vmm's VMM_RAM_MAX */
+#define KVM_ENGINE_CPUS_MAX    64     /* sbx-vmm's VMM_VCPU_MAX */
 
 /**
  * engine_find() - engine ops by name ("qemu", "kvm"). Return: ops or NULL if unknown.

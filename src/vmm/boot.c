@@ -221,15 +221,18 @@ int boot_elf_parse(const uint8_t *buf, size_t len, uint64_t ram_size, struct boo
 	return 0;
 }
 
-/* The E820 map: low RAM, the kernel area up to the top of RAM. Return: entries written. */
-static uint32_t memmap_build(struct hvm_memmap_table_entry *e, uint64_t ram_size)
+uint32_t boot_memmap(const struct vmm_mem *mem, struct hvm_memmap_table_entry e[BOOT_MEMMAP_MAX])
 {
 	e[0] = (struct hvm_memmap_table_entry){0, BOOT_LOWMEM_END, E820_RAM, 0};
 	e[1] = (struct hvm_memmap_table_entry){BOOT_LOWMEM_END, BOOT_KERNEL_MIN - BOOT_LOWMEM_END,
 					       E820_RESERVED, 0};
-	e[2] = (struct hvm_memmap_table_entry){BOOT_KERNEL_MIN, ram_size - BOOT_KERNEL_MIN,
+	e[2] = (struct hvm_memmap_table_entry){BOOT_KERNEL_MIN, mem->low - BOOT_KERNEL_MIN,
 					       E820_RAM, 0};
-	return 3;
+	if (mem->size <= mem->low)
+		return 3;
+	e[3] =
+	    (struct hvm_memmap_table_entry){VMM_HIGH_RAM_BASE, mem->size - mem->low, E820_RAM, 0};
+	return 4;
 }
 
 static int load_segments(const struct vmm_mem *mem, const struct boot_plan *plan,
@@ -260,14 +263,14 @@ static int load_initrd(const struct vmm_mem *mem, const struct boot_plan *plan,
 	uint64_t kend = (plan->end + 0xfff) & ~0xfffULL, at;
 	uint8_t *dst;
 
-	if (len > mem->size || ((mem->size - len) & ~0xfffULL) < kend) {
+	if (len > mem->low || ((mem->low - len) & ~0xfffULL) < kend) {
 		snprintf(err, errlen,
 			 "initrd: %zu bytes do not fit between the kernel and the top of %llu MiB "
 			 "of RAM (raise --mem)",
-			 len, (unsigned long long)(mem->size >> 20));
+			 len, (unsigned long long)(mem->low >> 20));
 		return -1;
 	}
-	at = (mem->size - len) & ~0xfffULL;
+	at = (mem->low - len) & ~0xfffULL;
 	dst = vmm_mem_ptr(mem, at, len);
 	if (!dst) {
 		snprintf(err, errlen, "initrd: outside RAM (raise --mem)");
@@ -292,7 +295,7 @@ int boot_pvh_setup(const struct vmm_mem *mem, const struct boot_plan *plan, cons
 	void *p_cmd = vmm_mem_ptr(mem, BOOT_CMDLINE_GPA, BOOT_CMDLINE_MAX);
 
 	memset(info, 0, sizeof(*info));
-	if (!p_si || !p_mod || !p_map || !p_cmd || mem->size <= BOOT_KERNEL_MIN) {
+	if (!p_si || !p_mod || !p_map || !p_cmd || mem->low <= BOOT_KERNEL_MIN) {
 		snprintf(err, errlen, "guest RAM: %llu MiB is too small to boot (raise --mem)",
 			 (unsigned long long)(mem->size >> 20));
 		return -1;
@@ -307,7 +310,7 @@ int boot_pvh_setup(const struct vmm_mem *mem, const struct boot_plan *plan, cons
 	if (initrd_len && load_initrd(mem, plan, initrd, initrd_len, info, err, errlen) < 0)
 		return -1;
 	memcpy(p_cmd, cmdline, clen);
-	info->memmap_entries = memmap_build(map, mem->size);
+	info->memmap_entries = boot_memmap(mem, map);
 	memcpy(p_map, map, info->memmap_entries * sizeof(map[0]));
 	si.magic = HVM_START_MAGIC;
 	si.version = 1;

@@ -143,6 +143,17 @@ struct boot_info {
 };
 
 /**
+ * boot_memmap() - the guest's memory map (the same for PVH's memmap and a bzImage's e820):
+ * RAM below 640 KiB, the [0xA0000, 1 MiB) hole reserved, RAM from 1 MiB to the top of low RAM,
+ * and the RAM above 4 GiB when there is some.
+ * @mem: guest RAM.
+ * @e: filled with the entries.
+ *
+ * Return: entries written (3 or 4).
+ */
+uint32_t boot_memmap(const struct vmm_mem *mem, struct hvm_memmap_table_entry e[BOOT_MEMMAP_MAX]);
+
+/**
  * boot_pvh_setup() - load a planned kernel and write the PVH boot data into guest RAM.
  * @mem: guest RAM.
  * @plan: from boot_elf_parse() on @elf with the same RAM size.

@@ -144,22 +144,20 @@ int bz_parse(const uint8_t *buf, size_t len, uint64_t ram_size, struct bz_plan *
 }
 
 /* boot.c's PVH memory map, packed as boot_params.e820_table. Return: entries written. */
-static uint32_t e820_build(uint8_t *zp, uint64_t ram_size)
+static uint32_t e820_build(uint8_t *zp, const struct vmm_mem *mem)
 {
-	static const uint32_t type[3] = {E820_RAM, E820_RESERVED, E820_RAM};
-	const uint64_t start[3] = {0, BOOT_LOWMEM_END, BOOT_KERNEL_MIN};
-	const uint64_t size[3] = {BOOT_LOWMEM_END, BOOT_KERNEL_MIN - BOOT_LOWMEM_END,
-				  ram_size - BOOT_KERNEL_MIN};
+	struct hvm_memmap_table_entry map[BOOT_MEMMAP_MAX];
+	uint32_t n = boot_memmap(mem, map);
 
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint8_t *e = zp + BP_E820_TABLE + i * BP_E820_ENTRY_LEN;
 
-		wr(e, 8, start[i]);
-		wr(e + 8, 8, size[i]);
-		wr(e + 16, 4, type[i]);
+		wr(e, 8, map[i].addr);
+		wr(e + 8, 8, map[i].size);
+		wr(e + 16, 4, map[i].type);
 	}
-	zp[BP_E820_ENTRIES] = 3;
-	return 3;
+	zp[BP_E820_ENTRIES] = (uint8_t)n;
+	return n;
 }
 
 /* Place the initrd page-aligned as high as the kernel allows, above its init_size. */
@@ -167,7 +165,7 @@ static int load_initrd(const struct vmm_mem *mem, const struct bz_plan *plan, ui
 		       const uint8_t *initrd, size_t len, struct bz_info *info, char *err,
 		       size_t errlen)
 {
-	uint64_t top = mem->size, kend = (plan->load_addr + plan->init_size + 0xfff) & ~0xfffULL;
+	uint64_t top = mem->low, kend = (plan->load_addr + plan->init_size + 0xfff) & ~0xfffULL;
 	uint64_t at;
 	uint8_t *dst;
 
@@ -231,7 +229,7 @@ int bz_setup(const struct vmm_mem *mem, const struct bz_plan *plan, const uint8_
 	wr(zp + BP_HEAP_END_PTR, 2, 0xfe00);
 	wr(zp + BP_CODE32_START, 4, plan->load_addr);
 	wr(zp + BP_CMD_LINE_PTR, 4, BOOT_CMDLINE_GPA);
-	info->e820_entries = e820_build(zp, mem->size);
+	info->e820_entries = e820_build(zp, mem);
 	return 0;
 }
 

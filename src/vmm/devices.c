@@ -68,7 +68,10 @@ int vmm_devices_init(struct vmm_devices *d, const struct vmm_vm *vm, char *err, 
 	d->vm = vm;
 	d->wake_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
-	if (gm_add(&d->gm, 0, vm->mem.size, 0, vm->mem.host) < 0) {
+	if (gm_add(&d->gm, 0, vm->mem.low, 0, vm->mem.host) < 0 ||
+	    (vm->mem.size > vm->mem.low &&
+	     gm_add(&d->gm, VMM_HIGH_RAM_BASE, vm->mem.size - vm->mem.low, 0,
+		    vm->mem.host + vm->mem.low) < 0)) {
 		snprintf(err, errlen, "devices: guest RAM map refused (report a bug)");
 		return -1;
 	}

@@ -13,9 +13,16 @@
 
 void *vmm_mem_ptr(const struct vmm_mem *m, uint64_t gpa, uint64_t len)
 {
-	if (!m->host || gpa > m->size || len > m->size - gpa)
+	uint64_t high = m->size - m->low, off;
+
+	if (!m->host || m->low > m->size)
 		return NULL;
-	return m->host + gpa;
+	if (gpa <= m->low && len <= m->low - gpa)
+		return m->host + gpa;
+	off = gpa - VMM_HIGH_RAM_BASE;
+	if (gpa >= VMM_HIGH_RAM_BASE && off <= high && len <= high - off)
+		return m->host + m->low + off;
+	return NULL;
 }
 
 int vmm_mem_gpa(const struct vmm_mem *m, const void *p, uint64_t *gpa)
@@ -25,7 +32,20 @@ int vmm_mem_gpa(const struct vmm_mem *m, const void *p, uint64_t *gpa)
 	if (!m->host || b < m->host || b > m->host + m->size)
 		return -1;
 	*gpa = (uint64_t)(b - m->host);
+	if (*gpa > m->low) /* the high part (its first byte maps back to VMM_HIGH_RAM_BASE) */
+		*gpa = *gpa - m->low + VMM_HIGH_RAM_BASE;
 	return 0;
+}
+
+/* Register [@gpa, @gpa + @len) of guest-physical space as @host (slot @slot). */
+static int ram_slot(struct vmm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t len, uint8_t *host)
+{
+	struct kvm_userspace_memory_region r = {.slot = slot,
+						.guest_phys_addr = gpa,
+						.memory_size = len,
+						.userspace_addr = (uintptr_t)host};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
 /* Capabilities sbx-vmm cannot run without. */
@@ -72,10 +92,10 @@ static int kvm_open_checked(struct vmm_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* Guest RAM: a memfd whose size is sealed, mapped shared and registered as slot 0. */
+/* Guest RAM: a memfd whose size is sealed, mapped shared and registered as slot 0 (below the
+ * hole) and, past VMM_LOW_RAM_MAX, slot 1 from 4 GiB. */
 static int ram_create(struct vmm_vm *vm, uint64_t size, char *err, size_t errlen)
 {
-	struct kvm_userspace_memory_region r = {0};
 	void *p;
 
 	vm->mem_fd = memfd_create("sbx-vmm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -93,11 +113,10 @@ static int ram_create(struct vmm_vm *vm, uint64_t size, char *err, size_t errlen
 	}
 	vm->mem.host = p;
 	vm->mem.size = size;
-	r.slot = 0;
-	r.guest_phys_addr = 0;
-	r.memory_size = size;
-	r.userspace_addr = (uintptr_t)p;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+	vm->mem.low = size < VMM_LOW_RAM_MAX ? size : VMM_LOW_RAM_MAX;
+	if (ram_slot(vm, 0, 0, vm->mem.low, vm->mem.host) < 0 ||
+	    (size > vm->mem.low && ram_slot(vm, 1, VMM_HIGH_RAM_BASE, size - vm->mem.low,
+					    vm->mem.host + vm->mem.low) < 0)) {
 		snprintf(err, errlen, "guest RAM: KVM_SET_USER_MEMORY_REGION: %s (lower --mem)",
 			 strerror(errno));
 		return -1;
@@ -136,8 +155,8 @@ int vmm_vm_create(struct vmm_vm *vm, uint64_t ram_size, char *err, size_t errlen
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = -1;
 	if (ram_size == 0 || ram_size > VMM_RAM_MAX || (ram_size & 0xfff)) {
 		snprintf(err, errlen,
-			 "guest RAM: %llu bytes: not a page multiple up to 3 GiB "
-			 "(pick --mem between 4 and 3072)",
+			 "guest RAM: %llu bytes: not a page multiple up to 256 GiB "
+			 "(pick --mem between 4 and 262144)",
 			 (unsigned long long)ram_size);
 		return -1;
 	}

@@ -9,21 +9,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Guest RAM stays below this address; [3 GiB, 4 GiB) is kept for MMIO devices (later). */
-#define VMM_RAM_MAX (3ULL << 30)
+/* Guest RAM: up to VMM_LOW_RAM_MAX at guest-physical 0; the rest from VMM_HIGH_RAM_BASE, above
+ * the [3 GiB, 4 GiB) hole that holds the devices (virtio-mmio, I/O APIC, local APIC). */
+#define VMM_LOW_RAM_MAX	  (3ULL << 30)
+#define VMM_HIGH_RAM_BASE (4ULL << 30)
+#define VMM_RAM_MAX	  (256ULL << 30)
 
 /* Addresses KVM needs for its real-mode helpers on Intel (3 pages, top of the 32-bit space). */
 #define VMM_IDENTITY_MAP_GPA 0xfffbc000ULL
 #define VMM_TSS_GPA	     0xfffbd000ULL
 
 /**
- * struct vmm_mem - guest RAM as the host sees it: guest-physical 0 .. @size at @host.
+ * struct vmm_mem - guest RAM as the host sees it: one mapping of @size bytes at @host whose
+ * first @low bytes are guest-physical [0, @low) and the rest [VMM_HIGH_RAM_BASE,
+ * VMM_HIGH_RAM_BASE + @size - @low).
  * @host: the mapping.
  * @size: its length in bytes.
+ * @low: bytes below the hole (@size when it is at most VMM_LOW_RAM_MAX).
  */
 struct vmm_mem {
 	uint8_t *host;
 	uint64_t size;
+	uint64_t low;
 };
 
 /**
@@ -70,7 +77,8 @@ int vmm_mem_gpa(const struct vmm_mem *m, const void *p, uint64_t *gpa);
 /**
  * vmm_vm_create() - open /dev/kvm, check the API and capabilities, create the VM and its RAM.
  * @vm: filled in (fds -1 on failure).
- * @ram_size: bytes of guest RAM, page multiple, at most VMM_RAM_MAX.
+ * @ram_size: bytes of guest RAM, page multiple, at most VMM_RAM_MAX (above VMM_LOW_RAM_MAX the
+ *	rest goes above the 4 GiB boundary, a second memory slot).
  * @err: on failure, one line "<what failed>: <why> (<what to do>)".
  * @errlen: size of @err.
  *

@@ -316,7 +316,9 @@ int main(int argc, char **argv)
 		sbx_die("signalfd/eventfd: %s (raise the open-file limit)", strerror(errno));
 	ram = (uint64_t)o.mem_mib << 20;
 	kernel = map_file("--kernel", o.kernel);
-	if (loader_parse(kernel.addr, kernel.len, ram, &kern, err, sizeof(err)) < 0)
+	/* the kernel and its boot data go below the hole: only low RAM counts for them */
+	if (loader_parse(kernel.addr, kernel.len, ram < VMM_LOW_RAM_MAX ? ram : VMM_LOW_RAM_MAX,
+			 &kern, err, sizeof(err)) < 0)
 		sbx_die("--kernel %s: %s", o.kernel, err);
 	if (o.initrd)
 		initrd = map_file("--initrd", o.initrd);

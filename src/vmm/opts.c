@@ -170,8 +170,8 @@ void vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 			o->cmdline = optarg;
 			break;
 		case 'm':
-			o->mem_mib = num_arg("--mem", optarg, 0, VMM_RAM_MAX >> 20,
-					     "give MiB of guest RAM, below the 3 GiB MMIO hole");
+			o->mem_mib =
+			    num_arg("--mem", optarg, 0, VMM_RAM_MAX >> 20, "give MiB of guest RAM");
 			if (o->mem_mib < MEM_MIN_MIB)
 				sbx_die("--mem %s: memory too small, need at least %d MiB (raise "
 					"--mem)",

@@ -132,4 +132,15 @@ bad vmm-bz-no64 "--kernel $tmp/no64.bz: no 64-bit entry" timeout 60 "$VMM" --ker
 bad vmm-bz-cmdline "--cmdline: 3000 bytes, the kernel takes at most 2047" timeout 60 "$VMM" \
 	--kernel "$RT_BZ" --cmdline "$(head -c 3000 /dev/zero | tr '\0' x)"
 
+# --- RAM past 3 GiB continues above the 4 GiB boundary (a fourth memory-map entry), both
+# entries; the memfd is sparse, so this costs nothing
+for kind in elf bz; do
+	timeout 60 "$VMM" --kernel "$BUILD/vmmguest/boot_info.$kind" --mem 5120 --timeout-ms 30000 \
+		>"$tmp/serial" 2>"$tmp/stderr"
+	expect "vmm-high-ram-$kind-status" 32 $?
+	expect "vmm-high-ram-$kind-memmap" \
+		"memmap 4: 0+a0000/1 a0000+60000/2 100000+bff00000/1 100000000+80000000/1" \
+		"$(grep '^memmap' "$tmp/serial")"
+done
+
 exit $((fails > 0))

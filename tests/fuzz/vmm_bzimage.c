@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t ram[FUZZ_RAM];
 	static const uint8_t initrd[4096];
-	struct vmm_mem mem = {ram, FUZZ_RAM};
+	struct vmm_mem mem = {ram, FUZZ_RAM, FUZZ_RAM};
 	struct bz_plan p;
 	struct bz_info info;
 	char err[256];

@@ -150,7 +150,7 @@ TEST(bad_elfs_refused)
 TEST(start_info_layout)
 {
 	static uint8_t ram[RAM];
-	struct vmm_mem mem = {ram, RAM};
+	struct vmm_mem mem = {ram, RAM, RAM};
 	struct boot_plan p;
 	struct boot_info info;
 	uint8_t initrd[5000];
@@ -208,7 +208,7 @@ TEST(start_info_layout)
 TEST(acpi_placed)
 {
 	static uint8_t ram[RAM];
-	struct vmm_mem mem = {ram, RAM};
+	struct vmm_mem mem = {ram, RAM, RAM};
 	struct boot_plan p;
 	struct boot_info info;
 	struct acpi_config cfg = {.ncpus = 2};
@@ -239,7 +239,7 @@ TEST(acpi_placed)
 	CHECK_EQ(boot_acpi_setup(&mem, &cfg, &at, err, sizeof(err)), -1);
 	CHECK(strncmp(err, "ACPI tables: ", 13) == 0);
 	cfg.ncpus = 1;
-	mem.size = BOOT_ACPI_GPA + 0x1000; /* RAM ends inside the table area */
+	mem.size = mem.low = BOOT_ACPI_GPA + 0x1000; /* RAM ends inside the table area */
 	CHECK_EQ(boot_acpi_setup(&mem, &cfg, &at, err, sizeof(err)), -1);
 	CHECK(strstr(err, "--mem") != NULL);
 }
@@ -247,7 +247,7 @@ TEST(acpi_placed)
 TEST(setup_refusals)
 {
 	static uint8_t ram[RAM];
-	struct vmm_mem mem = {ram, RAM};
+	struct vmm_mem mem = {ram, RAM, RAM};
 	struct boot_plan p;
 	struct boot_info info;
 	static uint8_t big[RAM];
@@ -265,14 +265,14 @@ TEST(setup_refusals)
 	cmd[BOOT_CMDLINE_MAX - 1] = '\0';
 	CHECK_EQ(boot_pvh_setup(&mem, &p, img, len, NULL, 0, cmd, &info, err, sizeof(err)), 0);
 	CHECK_EQ(AT(&mem, BOOT_START_INFO_GPA, struct hvm_start_info)->nr_modules, 0);
-	mem.size = 0x80000; /* a plan made for more RAM than there is */
+	mem.size = mem.low = 0x80000; /* a plan made for more RAM than there is */
 	CHECK_EQ(boot_pvh_setup(&mem, &p, img, len, NULL, 0, "", &info, err, sizeof(err)), -1);
 }
 
 TEST(mem_ptr_bounds)
 {
 	static uint8_t ram[0x10000];
-	struct vmm_mem mem = {ram, sizeof(ram)};
+	struct vmm_mem mem = {ram, sizeof(ram), sizeof(ram)};
 	uint64_t gpa;
 
 	CHECK(vmm_mem_ptr(&mem, 0, sizeof(ram)) == ram);
@@ -359,6 +359,39 @@ TEST(serial_registers)
 	close(p[1]);
 }
 
+/* RAM past 3 GiB continues at 4 GiB: the split host mapping, its bounds, the memory map. */
+TEST(high_ram_split)
+{
+	static uint8_t host[0x3000];
+	struct vmm_mem m = {host, sizeof(host), 0x2000}; /* pretend low RAM ends at 8 KiB */
+	struct hvm_memmap_table_entry e[BOOT_MEMMAP_MAX];
+	uint64_t gpa = 0;
+
+	CHECK(vmm_mem_ptr(&m, 0x1fff, 1) == host + 0x1fff);
+	CHECK(vmm_mem_ptr(&m, 0x1fff, 2) == NULL); /* runs into the hole */
+	CHECK(vmm_mem_ptr(&m, 0x2000, 1) == NULL); /* the hole */
+	CHECK(vmm_mem_ptr(&m, VMM_HIGH_RAM_BASE - 1, 1) == NULL);
+	CHECK(vmm_mem_ptr(&m, VMM_HIGH_RAM_BASE, 0x1000) == host + 0x2000);
+	CHECK(vmm_mem_ptr(&m, VMM_HIGH_RAM_BASE + 1, 0x1000) == NULL); /* past the end */
+	CHECK(vmm_mem_ptr(&m, VMM_HIGH_RAM_BASE + 0x1000, 0) == host + 0x3000);
+	CHECK(vmm_mem_ptr(&m, UINT64_MAX, 2) == NULL);
+	CHECK_EQ(vmm_mem_gpa(&m, host + 0x2010, &gpa), 0);
+	CHECK_EQ(gpa, VMM_HIGH_RAM_BASE + 0x10);
+	CHECK_EQ(vmm_mem_gpa(&m, host + 0x10, &gpa), 0);
+	CHECK_EQ(gpa, 0x10);
+
+	m = (struct vmm_mem){host, 5ULL << 30, VMM_LOW_RAM_MAX}; /* the map only, never touched */
+	CHECK_EQ(boot_memmap(&m, e), 4);
+	CHECK_EQ(e[2].addr, BOOT_KERNEL_MIN);
+	CHECK_EQ(e[2].size, VMM_LOW_RAM_MAX - BOOT_KERNEL_MIN);
+	CHECK_EQ(e[3].addr, VMM_HIGH_RAM_BASE);
+	CHECK_EQ(e[3].size, 2ULL << 30);
+	CHECK_EQ(e[3].type, E820_RAM);
+	m.size = m.low = 64 << 20;
+	CHECK_EQ(boot_memmap(&m, e), 3);
+	CHECK_EQ(e[2].size, (64 << 20) - BOOT_KERNEL_MIN);
+}
+
 int main(void)
 {
 	RUN(elf64_plan);
@@ -370,5 +403,6 @@ int main(void)
 	RUN(mem_ptr_bounds);
 	RUN(bus_dispatch);
 	RUN(serial_registers);
+	RUN(high_ram_split);
 	T_EXIT();
 }

@@ -123,7 +123,7 @@ TEST(bad_headers_refused)
 TEST(zero_page)
 {
 	static uint8_t ram[RAM];
-	struct vmm_mem mem = {ram, RAM};
+	struct vmm_mem mem = {ram, RAM, RAM};
 	struct bz_plan p;
 	struct bz_info info;
 	uint8_t initrd[5000];
@@ -184,7 +184,7 @@ TEST(zero_page)
 TEST(setup_refusals)
 {
 	static uint8_t ram[RAM];
-	struct vmm_mem mem = {ram, RAM};
+	struct vmm_mem mem = {ram, RAM, RAM};
 	struct bz_plan p;
 	struct bz_info info;
 	static uint8_t big[0x2000];
@@ -208,7 +208,7 @@ TEST(setup_refusals)
 	CHECK(strstr(err, "initrd: 4097 bytes do not fit") != NULL);
 	CHECK(!strchr(err, '\n'));
 	/* a plan for more RAM than there is */
-	mem.size = 1 << 20;
+	mem.size = mem.low = 1 << 20;
 	CHECK_EQ(bz_setup(&mem, &p, img, sizeof(img), NULL, 0, "", &info, err, sizeof(err)), -1);
 	CHECK(strstr(err, "--kernel: the bzImage does not fit in 1 MiB") != NULL);
 }
