@@ -11,45 +11,21 @@
 #include <unistd.h>
 
 #include "t.h"
+#define FAKE_RAM_MMIO
+#include "fake_ram.h"
 #include "virtio/blk.h"
 #include "virtio/guest_mem.h"
 #include "virtio/mmio.h"
 
-#define MEM_SIZE (1 << 20)
-#define BASE	 0x100000ull
-#define QSZ	 16
-#define DESC	 (BASE + 0x0000)
-#define AVAIL	 (BASE + 0x1000)
-#define USED	 (BASE + 0x2000)
 #define HDR	 (BASE + 0x3000)
 #define STATUS	 (BASE + 0x3800)
 #define DATA	 (BASE + 0x10000) /* 64 KiB */
 #define DATA2	 (BASE + 0x20000)
 #define IMG_SIZE (1 << 20) /* 2048 sectors */
 
-static uint8_t *mem;
-static struct guest_mem gm;
 static struct virtio_blk blk;
-static struct virtio_mmio m;
 static char img[] = "/tmp/sbx-blk-test-XXXXXX";
 static int img_fd = -1; /* the test's own view of the image */
-
-static void *g(uint64_t gpa)
-{
-	return mem + (gpa - BASE);
-}
-
-static uint32_t rd(uint64_t off)
-{
-	uint32_t v;
-	mmio_read(&m, off, &v, 4);
-	return v;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	mmio_write(&m, off, &v, 4);
-}
 
 static const uint32_t OK_STATUS =
     VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
@@ -59,11 +35,7 @@ static void setup(bool readonly, int fill)
 {
 	char err[256];
 
-	if (!mem)
-		mem = aligned_alloc(4096, MEM_SIZE);
-	memset(mem, 0, MEM_SIZE);
-	memset(&gm, 0, sizeof(gm));
-	gm_add(&gm, BASE, MEM_SIZE, 0, mem);
+	fake_ram_reset(0);
 	if (img_fd >= 0)
 		close(img_fd);
 	img_fd = open(img, O_RDWR | O_TRUNC);

@@ -7,53 +7,25 @@
 #include <string.h>
 
 #include "t.h"
+#define FAKE_RAM_MMIO
+#include "fake_ram.h"
 #include "virtio/guest_mem.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 
-#define MEM_SIZE (1 << 20)
-#define BASE	 0x100000ull
-#define QSZ	 16
-#define DESC	 (BASE + 0x0000)
-#define AVAIL	 (BASE + 0x1000)
-#define USED	 (BASE + 0x2000)
-#define BUFS	 (BASE + 0x10000)
+#define BUFS (BASE + 0x10000)
 
-static uint8_t *mem;
-static struct guest_mem gm;
 static struct virtio_rng rng;
-static struct virtio_mmio m;
 static int irqs;
-
-static void *g(uint64_t gpa)
-{
-	return mem + (gpa - BASE);
-}
 
 static void on_irq(struct virtio_mmio *mm, void *opaque)
 {
 	irqs++;
 }
 
-static uint32_t rd(uint64_t off)
-{
-	uint32_t v;
-	mmio_read(&m, off, &v, 4);
-	return v;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	mmio_write(&m, off, &v, 4);
-}
-
 static void setup(void)
 {
-	if (!mem)
-		mem = aligned_alloc(4096, MEM_SIZE);
-	memset(mem, 0, MEM_SIZE);
-	memset(&gm, 0, sizeof(gm));
-	gm_add(&gm, BASE, MEM_SIZE, 0, mem);
+	fake_ram_reset(0);
 	rng_init(&rng);
 	CHECK_EQ(mmio_init(&m, &rng.dev, &gm, on_irq, NULL), 0);
 	irqs = 0;

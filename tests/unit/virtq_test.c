@@ -6,33 +6,17 @@
 #include <string.h>
 
 #include "t.h"
+#include "fake_ram.h"
 #include "virtio/guest_mem.h"
 #include "virtio/queue.h"
 
-#define MEM_SIZE (1 << 20)
-#define BASE	 0x100000ull
-#define QSZ	 16
-#define DESC	 (BASE + 0x0000)
-#define AVAIL	 (BASE + 0x1000)
-#define USED	 (BASE + 0x2000)
-#define BUFS	 (BASE + 0x10000)
+#define BUFS (BASE + 0x10000)
 
-static uint8_t *mem;
-static struct guest_mem gm;
 static struct virtq vq;
-
-static void *g(uint64_t gpa)
-{
-	return mem + (gpa - BASE);
-}
 
 static void setup(void)
 {
-	if (!mem)
-		mem = aligned_alloc(4096, MEM_SIZE);
-	memset(mem, 0, MEM_SIZE);
-	memset(&gm, 0, sizeof(gm));
-	gm_add(&gm, BASE, MEM_SIZE, 0x7000000000ull, mem);
+	fake_ram_reset(0x7000000000ull);
 	memset(&vq, 0, sizeof(vq));
 	vq.mem = &gm;
 	vq.name = "test";
