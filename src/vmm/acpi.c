@@ -226,9 +226,33 @@ static void dsdt_power_button(struct aml *w, const struct acpi_config *cfg)
 	aml_pkg_close(w);
 }
 
+/* Device (COM1) { _HID "PNP0501", _UID 0, _CRS { IO (Decode16, 0x3f8, 0x3f8, 1, 8),
+ * Interrupt (Edge, ActiveHigh) { 4 } } }: what QEMU microvm describes, so the 8250 PNP driver
+ * maps ISA IRQ 4 through the I/O APIC. */
+static void dsdt_com1(struct aml *w)
+{
+	aml_device_open(w, "COM1");
+	aml_name_string(w, "_HID", "PNP0501");
+	aml_name_int(w, "_UID", 0);
+	aml_name_open(w, "_CRS");
+	aml_buffer_open(w);
+	aml_u8(w, 0x47); /* small resource: I/O port descriptor, 7 bytes */
+	aml_u8(w, 1);	 /* decodes 16 address bits */
+	aml_u16(w, ACPI_COM1_PORT);
+	aml_u16(w, ACPI_COM1_PORT);
+	aml_u8(w, 1); /* alignment */
+	aml_u8(w, 8); /* length */
+	aml_res_ext_irq(w, AML_IRQ_EDGE, ACPI_COM1_GSI);
+	aml_res_end(w);
+	aml_buffer_close(w);
+	aml_pkg_close(w);
+}
+
 static void write_dsdt_body(struct aml *w, const struct acpi_config *cfg)
 {
 	aml_scope_open(w, "\\_SB");
+	if (cfg->com1)
+		dsdt_com1(w);
 	if (cfg->ged_base)
 		dsdt_power_button(w, cfg);
 	for (unsigned i = 0; i < cfg->nslots; i++)

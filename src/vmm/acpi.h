@@ -16,9 +16,11 @@
 #define ACPI_IOAPIC_GPA	     0xfec00000U
 #define ACPI_OEM_ID	     "SBX   "
 #define ACPI_OEM_TABLE_ID    "SBXVMM  "
-#define ACPI_SLP_TYP_S5	     5	  /* the value _S5 names, as QEMU's GED uses */
-#define ACPI_SLP_EN	     0x20 /* SLEEP_CONTROL_REG: SLP_EN, with SLP_TYP in bits 2..4 */
-#define ACPI_GED_EVT_PWR_BTN 0x4  /* GED event selector bit: power button pressed */
+#define ACPI_SLP_TYP_S5	     5	   /* the value _S5 names, as QEMU's GED uses */
+#define ACPI_SLP_EN	     0x20  /* SLEEP_CONTROL_REG: SLP_EN, with SLP_TYP in bits 2..4 */
+#define ACPI_GED_EVT_PWR_BTN 0x4   /* GED event selector bit: power button pressed */
+#define ACPI_COM1_PORT	     0x3f8 /* the COM1 device's I/O base (8 ports) */
+#define ACPI_COM1_GSI	     4	   /* and its interrupt, ISA IRQ 4 identity-mapped */
 
 /* Generic Address Structure address spaces. */
 #define ACPI_GAS_MMIO 0
@@ -65,6 +67,9 @@ struct acpi_mmio_slot {
  *	power button device); reading it returns ACPI_GED_EVT_PWR_BTN when the button was pressed.
  * @ged_gsi: the GED's interrupt (edge, active high) when @ged_base is set.
  * @rtc: a CMOS RTC exists at ports 0x70/0x71 (else the FADT says it does not).
+ * @com1: describe the 8250 COM1 (PNP0501, ports 0x3f8-0x3ff, ISA IRQ 4 edge). A
+ *	hardware-reduced FADT makes Linux drop the legacy PIC and its identity-mapped ISA IRQs, so
+ *	without this device the legacy ttyS0 cannot get its IRQ and every tty write fails (EIO).
  */
 struct acpi_config {
 	unsigned ncpus;
@@ -79,6 +84,7 @@ struct acpi_config {
 	uint32_t ged_base;
 	uint32_t ged_gsi;
 	bool rtc;
+	bool com1;
 };
 
 /**

@@ -124,6 +124,15 @@ static int ram_create(struct vmm_vm *vm, uint64_t size, char *err, size_t errlen
 	return 0;
 }
 
+void vmm_vm_irq_line(void *opaque, unsigned irq, bool level)
+{
+	const struct vmm_vm *vm = opaque;
+	struct kvm_irq_level l = {.irq = irq, .level = level ? 1 : 0};
+
+	if (vm->irqchip)
+		(void)ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
+
 /* The in-kernel irqchip and PIT: optional (PVM or an old kernel may refuse them). */
 static void irqchip_create(struct vmm_vm *vm)
 {

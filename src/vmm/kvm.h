@@ -93,6 +93,17 @@ int vmm_mem_gpa(const struct vmm_mem *m, const void *p, uint64_t *gpa);
 int vmm_vm_create(struct vmm_vm *vm, uint64_t ram_size, char *err, size_t errlen);
 
 /**
+ * vmm_vm_irq_line() - set the level of interrupt line @irq (an ISA IRQ / GSI) on the in-kernel
+ * irqchip; a no-op without one. Fits serial_set_irq()'s callback.
+ * @opaque: the struct vmm_vm.
+ * @irq: the line.
+ * @level: raised (true) or lowered.
+ *
+ * Syscalls: ioctl (KVM_IRQ_LINE).
+ */
+void vmm_vm_irq_line(void *opaque, unsigned irq, bool level);
+
+/**
  * vmm_vm_destroy() - unmap RAM and close the VM's descriptors (safe on a half-created @vm).
  * @vm: the VM.
  */

@@ -116,6 +116,14 @@ static struct file_map map_file(const char *what, const char *path)
 	return m;
 }
 
+/* Drop a mapping from map_file() once the guest has its copy (the pages would stay in our RSS). */
+static void unmap_file(struct file_map *m)
+{
+	if (m->addr)
+		munmap((void *)m->addr, m->len);
+	*m = (struct file_map){NULL, 0};
+}
+
 static void on_watchdog(int sig)
 {
 	(void)sig;
@@ -343,15 +351,19 @@ int main(int argc, char **argv)
 	if (loader_setup(&vm.mem, &kern, kernel.addr, kernel.len, initrd.addr, initrd.len,
 			 full_cmdline(&o, &devs, cmdline, sizeof(cmdline)), err, sizeof(err)) < 0)
 		sbx_die("%s", err);
+	unmap_file(&kernel); /* copied into guest RAM: no need to keep them resident */
+	unmap_file(&initrd);
 	/* No GED power button (ged_base 0), no RTC; IRQ0 stays on GSI 0 as KVM's default
 	 * routing wires it. */
 	acpi.ncpus = (unsigned)o.cpus;
+	acpi.com1 = true; /* PNP0501: Linux gives ttyS0 its IRQ 4 only through this */
 	vmm_devices_acpi(&devs, &acpi);
 	pm_acpi_regs(&acpi);
 	if (loader_acpi(&vm.mem, &kern, &acpi, &acpi_at, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
 	if (loader_enter(&cpus[0], &vm.mem, &kern, err, sizeof(err)) < 0)
 		sbx_die("%s", err);
+	serial_set_irq(&com1, SERIAL_COM1_IRQ, vmm_vm_irq_line, &vm);
 	vmm_bus_add_locked(&pio, SERIAL_COM1_BASE, SERIAL_NREGS, serial_io, &com1, &com1_lock);
 	vmm_bus_add(&pio, DEBUG_EXIT_PORT, 1, debug_exit_io, &stop);
 	pm_init(&pm, &stop);

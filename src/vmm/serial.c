@@ -1,5 +1,6 @@
 /* The 8250 UART (see serial.h). Transmit is synchronous (one write(2) per byte, no buffering
- * so a guest's last line is never lost); receive is not wired yet (RBR reads 0, LSR.DR = 0). */
+ * so a guest's last line is never lost), so THR is always empty and the only interrupt is
+ * THR-empty; receive is not wired yet (RBR reads 0, LSR.DR = 0). */
 #include "vmm/serial.h"
 
 #include <errno.h>
@@ -23,6 +24,9 @@ enum {
 #define LSR_THRE     0x20
 #define LSR_TEMT     0x40
 #define IIR_NO_INT   0x01
+#define IIR_THRI     0x02
+#define IER_THRI     0x02
+#define MCR_OUT2     0x08 /* on a PC, gates the UART's interrupt onto the ISA line */
 #define IIR_FIFO_ON  0xc0
 #define MSR_DEFAULTS 0xb0 /* DCD | DSR | CTS: a cable is attached */
 
@@ -32,6 +36,27 @@ void serial_init(struct serial_8250 *s, int out_fd)
 	s->dll = 1;    /* 115200 baud */
 	s->mcr = 0x08; /* OUT2 */
 	s->out_fd = out_fd;
+}
+
+void serial_set_irq(struct serial_8250 *s, unsigned irq,
+		    void (*fn)(void *opaque, unsigned irq, bool level), void *opaque)
+{
+	s->irq = irq;
+	s->irq_fn = fn;
+	s->irq_opaque = opaque;
+	s->irq_level = false;
+}
+
+/* Drive the line from the state: THR-empty pending and enabled, OUT2 set, not in loopback. */
+static void irq_update(struct serial_8250 *s)
+{
+	bool level =
+	    s->thre_pending && (s->ier & IER_THRI) && (s->mcr & MCR_OUT2) && !(s->mcr & MCR_LOOP);
+
+	if (level == s->irq_level || !s->irq_fn)
+		return;
+	s->irq_level = level;
+	s->irq_fn(s->irq_opaque, s->irq, level);
 }
 
 static void tx(struct serial_8250 *s, uint8_t c)
@@ -68,14 +93,19 @@ static void reg_write(struct serial_8250 *s, unsigned reg, uint8_t v)
 	case REG_RBR_THR:
 		if (dlab)
 			s->dll = v;
-		else
+		else {
 			tx(s, v);
+			s->thre_pending = true; /* sent at once: THR is empty again */
+		}
 		break;
 	case REG_IER:
 		if (dlab)
 			s->dlm = v;
-		else
+		else {
+			if ((v & IER_THRI) && !(s->ier & IER_THRI))
+				s->thre_pending = true; /* enabled while THR is empty */
 			s->ier = v & 0x0f;
+		}
 		break;
 	case REG_IIR_FCR:
 		s->fcr = v & 0xc9; /* the FIFO-reset bits are self-clearing */
@@ -94,7 +124,7 @@ static void reg_write(struct serial_8250 *s, unsigned reg, uint8_t v)
 	}
 }
 
-static uint8_t reg_read(const struct serial_8250 *s, unsigned reg)
+static uint8_t reg_read(struct serial_8250 *s, unsigned reg)
 {
 	bool dlab = s->lcr & LCR_DLAB;
 
@@ -103,8 +133,15 @@ static uint8_t reg_read(const struct serial_8250 *s, unsigned reg)
 		return dlab ? s->dll : 0;
 	case REG_IER:
 		return dlab ? s->dlm : s->ier;
-	case REG_IIR_FCR:
-		return (uint8_t)(IIR_NO_INT | ((s->fcr & 0x01) ? IIR_FIFO_ON : 0));
+	case REG_IIR_FCR: {
+		uint8_t fifo = (s->fcr & 0x01) ? IIR_FIFO_ON : 0;
+
+		if (s->thre_pending && (s->ier & IER_THRI)) {
+			s->thre_pending = false; /* reading IIR acknowledges THR-empty */
+			return (uint8_t)(IIR_THRI | fifo);
+		}
+		return (uint8_t)(IIR_NO_INT | fifo);
+	}
 	case REG_LCR:
 		return s->lcr;
 	case REG_MCR:
@@ -124,8 +161,9 @@ void serial_io(void *opaque, uint64_t off, bool write, uint8_t *data, uint32_t l
 
 	if (write) {
 		reg_write(s, (unsigned)off & 7, data[0]);
-		return;
+	} else {
+		memset(data, 0, len);
+		data[0] = reg_read(s, (unsigned)off & 7);
 	}
-	memset(data, 0, len);
-	data[0] = reg_read(s, (unsigned)off & 7);
+	irq_update(s);
 }

@@ -448,6 +448,7 @@ TEST(iasl_disassembles)
 		return;
 	}
 	config(&c, 2, 4);
+	c.com1 = true;
 	CHECK_EQ(acpi_build(&c, buf, CAP, BASE, &l, err, sizeof(err)), 0);
 	CHECK(mkdtemp(dir) != NULL);
 	at[0] = l.rsdp == BASE ? rd64(buf + 24) : 0;
@@ -475,6 +476,16 @@ TEST(iasl_disassembles)
 			     "                {\n"
 			     "                    0x00000005,\n"));
 	CHECK(file_has(path, "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )"));
+	/* COM1 for the 8250 PNP driver: its ports and ISA IRQ 4, edge. */
+	CHECK(file_has(path, "Name (_HID, \"PNP0501\""));
+	CHECK(file_has(path, "IO (Decode16,\n"
+			     "                    0x03F8,             // Range Minimum\n"
+			     "                    0x03F8,             // Range Maximum\n"
+			     "                    0x01,               // Alignment\n"
+			     "                    0x08,               // Length\n"));
+	CHECK(file_has(path, "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )\n"
+			     "                {\n"
+			     "                    0x00000004,\n"));
 	CHECK(file_has(path, "Notify (PWRB, 0x80)") || file_has(path, "Notify (\\_SB.PWRB, 0x80)"));
 	CHECK(file_has(path, "Name (\\_S5, Package (0x04)"));
 	snprintf(path, sizeof(path), "%s/apic.dsl", dir);

@@ -354,7 +354,8 @@ TEST(serial_registers)
 	uart(&s, 4, 0x08);
 	CHECK_EQ(uart(&s, 6, -1), 0xb0);
 	uart(&s, 2, 0x07);
-	CHECK_EQ(uart(&s, 2, -1), 0xc1); /* FIFOs on, no interrupt pending */
+	CHECK_EQ(uart(&s, 2, -1), 0xc2); /* FIFOs on, THR empty (enabled above) pending */
+	CHECK_EQ(uart(&s, 2, -1), 0xc1); /* that read acknowledged it: none pending */
 	close(p[0]);
 	close(p[1]);
 }
@@ -392,6 +393,60 @@ TEST(high_ram_split)
 	CHECK_EQ(e[2].size, (64 << 20) - BOOT_KERNEL_MIN);
 }
 
+struct irq_log {
+	unsigned n;
+	unsigned irq;
+	bool level;
+};
+
+static void irq_record(void *opaque, unsigned irq, bool level)
+{
+	struct irq_log *l = opaque;
+
+	l->n++;
+	l->irq = irq;
+	l->level = level;
+}
+
+/* The THR-empty interrupt as Linux's 8250 driver uses it: raised when enabled (THR is always
+ * empty) and after each byte, lowered by the IIR read that reports it, gated by OUT2 and IER. */
+TEST(serial_thre_irq)
+{
+	struct serial_8250 s;
+	struct irq_log l = {0};
+
+	serial_init(&s, -1);
+	serial_set_irq(&s, SERIAL_COM1_IRQ, irq_record, &l);
+	uart(&s, 0, 'x'); /* THRI not enabled: no interrupt */
+	CHECK_EQ(l.n, 0);
+	CHECK_EQ(uart(&s, 2, -1), 0x01);
+	uart(&s, 4, 0x00); /* OUT2 off: the line stays low even when enabled */
+	uart(&s, 1, 0x02);
+	CHECK_EQ(l.n, 0);
+	uart(&s, 4, 0x08); /* OUT2 on: the pending THRE now reaches the line */
+	CHECK_EQ(l.n, 1);
+	CHECK_EQ(l.irq, 4);
+	CHECK(l.level);
+	CHECK_EQ(uart(&s, 2, -1), 0x02); /* IIR: THR empty, and the read acknowledges it */
+	CHECK_EQ(l.n, 2);
+	CHECK(!l.level);
+	CHECK_EQ(uart(&s, 2, -1), 0x01);
+	uart(&s, 0, 'y'); /* a byte sent: THR empty again, a new edge */
+	CHECK_EQ(l.n, 3);
+	CHECK(l.level);
+	uart(&s, 1, 0x00); /* disabling THRI lowers the line */
+	CHECK_EQ(l.n, 4);
+	CHECK(!l.level);
+	CHECK_EQ(uart(&s, 2, -1), 0x01);
+	uart(&s, 1, 0x02); /* the THRE test: re-enabling re-asserts it */
+	CHECK_EQ(l.n, 5);
+	CHECK_EQ(uart(&s, 2, -1), 0x02);
+	uart(&s, 4, 0x18); /* loopback: nothing leaves, no interrupt */
+	uart(&s, 0, 'z');
+	CHECK(!l.level);
+	CHECK_EQ(s.tx_bytes, 2);
+}
+
 int main(void)
 {
 	RUN(elf64_plan);
@@ -404,5 +459,6 @@ int main(void)
 	RUN(bus_dispatch);
 	RUN(serial_registers);
 	RUN(high_ram_split);
+	RUN(serial_thre_irq);
 	T_EXIT();
 }
