@@ -3,6 +3,7 @@
 #include "engine/accel.h"
 #include "engine/engine.h"
 #include "guest/gi.h"
+#include "engine_spec.h"
 #include "t.h"
 
 #include <signal.h>
@@ -23,24 +24,6 @@ static const char *cpuinfo_amd = "processor\t: 0\n"
 static const char *cpuinfo_pvm = "processor\t: 0\n"
 				 "cpu MHz\t\t: 2100.000\n"
 				 "flags\t\t: fpu vme hypervisor svm_lock vmxon lahf_lm\n";
-
-static void spec_fill(struct engine_vm_spec *s, enum engine_accel a)
-{
-	memset(s, 0, sizeof(*s));
-	s->name = "shell-proj";
-	s->kernel = "/c/kernel/vmlinux";
-	s->initramfs = "/c/initramfs/x.cpio";
-	s->rootfs = "/c/templates/shell/rootfs.img";
-	s->state_img = "/d/sandboxes/shell-proj/state.img";
-	s->vhost_socket = "/r/vm/3f2a9c1b/vhost-vsock.sock";
-	s->vsock_uds = "/r/vm/3f2a9c1b/vsock.sock";
-	s->console_log = "/d/sandboxes/shell-proj/console.log";
-	s->memory_mib = 2048;
-	s->cpus = 3;
-	s->accel = a;
-	s->tsc_khz = 2449998;
-	s->now = 1764291723;
-}
 
 /* Index of the argument equal to @want after position @from, or -1. */
 static int find_arg(const struct engine_argv *a, const char *want)
@@ -161,6 +144,7 @@ TEST(argv_shares)
 	/* shares without a run directory cannot be placed */
 	s.shares = shares3;
 	s.n_shares = 3;
+	s.run_dir = NULL;
 	CHECK_EQ(qemu_build_argv(&s, &a), -1);
 	s.run_dir = "/r/vm/3f2a,9c1b";
 	s.owner_uid = 1001;
