@@ -1,9 +1,10 @@
 #!/bin/bash
 # E2E smoke for sbx-vmm on a full Linux, through the nested test bed (tests/nested/bed.sh): L2
 # (QEMU TCG, SVM CPU) boots and loads kvm_amd; inside it sbx-vmm boots the Debian cloud kernel
-# with the bed's busybox L3 initramfs under real KVM. Checks: L2 got /dev/kvm, the L3 init's
+# with the bed's busybox L3 initramfs under real KVM, two vCPUs. Checks: L2 got /dev/kvm, the L3 init's
 # marker arrived both through the kernel console (/dev/kmsg) and through its tty (the 8250's
-# interrupt path), and sbx-vmm exited 0 on the guest's `reboot -f`. SKIPs (exit 0) with one line
+# interrupt path), the second vCPU came up (the guest's INIT/SIPI through KVM's irqchip), and
+# sbx-vmm exited 0 on the guest's `reboot -f`. SKIPs (exit 0) with one line
 # when the host lacks QEMU, static busybox, the kernel cache, or nested SVM in QEMU TCG.
 # Budget: about 1-2 minutes (L2 ~5-10 s, L3 ~15-25 s to init, the rest is TCG start-up).
 set -u
@@ -22,8 +23,9 @@ fi
 
 cat >"$tmp/l2.sh" <<'EOF'
 [ -c /dev/kvm ] || exit 0
-timeout 150 sbx-vmm --kernel /l3/vmlinux --initrd /l3/initrd.cpio --mem 256 \
-	--timeout-ms 140000 --cmdline "$(cat /l3/cmdline) reboot=acpi" --console /tmp/l3.log \
+timeout 150 sbx-vmm --kernel /l3/vmlinux --initrd /l3/initrd.cpio --mem 256 --cpus 2 \
+	--timeout-ms 140000 --cmdline "$(sed s/quiet// /l3/cmdline) ignore_loglevel reboot=acpi" \
+	--console /tmp/l3.log \
 	2>/tmp/vmm.err </dev/null
 echo "SMOKE vmm-status $?"
 sed 's/^/L3: /' /tmp/l3.log
@@ -53,6 +55,8 @@ if grep -Eq '^L3: L3-INIT-OK uptime [0-9.]+$' "$tmp/log"; then
 else
 	fail vmm-nested-init-tty "L3's tty write never left the 8250 (interrupt path)"
 fi
+expect vmm-nested-smp "smp: Brought up 1 node, 2 CPUs" \
+	"$(grep -o 'smp: Brought up 1 node, [0-9]* CPUs' "$tmp/log" | head -n 1)"
 expect vmm-nested-stderr "" "$(sed -n 's/^VMM-ERR: //p' "$tmp/log")"
 up=$(sed -n 's/^L3: L3-INIT-OK uptime //p' "$tmp/log" | head -n 1)
 echo "info: L3 reached init ${up:-?} s after its kernel started (nested, under sbx-vmm)"
