@@ -729,6 +729,10 @@ static int do_start(struct sbxd_ctx *ctx, struct sbx_sandbox *sb, char *err)
 	store_update_state(ctx->store, sb); /* pids recorded: a crash now can still reattach */
 
 	int timeout = accel == ENGINE_ACCEL_KVM ? BOOT_TIMEOUT_KVM_MS : BOOT_TIMEOUT_TCG_MS;
+	/* SBX_BOOT_TIMEOUT_S: slow hosts (the nested test bed's KVM runs inside TCG) wait longer */
+	const char *bt = getenv("SBX_BOOT_TIMEOUT_S");
+	if (bt && atoi(bt) > 0 && atoi(bt) <= 3600)
+		timeout = atoi(bt) * 1000;
 	int status = 0;
 	for (;;) {
 		if (!engine_proc_alive(&sb->run.vmm)) {
