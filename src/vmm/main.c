@@ -343,6 +343,9 @@ int main(int argc, char **argv)
 	/* Everything is open (the shares' directories are opened below, by path, which the
 	 * jail keeps visible): no more namespaces, capabilities or privileges from here. */
 	if (!o.no_jail) {
+		if (o.nshares)
+			fs_raise_nofile(); /* while CAP_SYS_RESOURCE still lets it pass the hard
+					      limit */
 		if (vmm_jail_lock(NULL, err, sizeof(err)) < 0)
 			sbx_die("%s", err);
 		jailed = true;

@@ -62,6 +62,15 @@ struct fs_dev *fs_dev_new(const struct fs_share_config *cfg);
 struct virtio_dev *fs_dev_virtio(struct fs_dev *d);
 
 /**
+ * fs_raise_nofile() - open files, locks and (where nodes cannot be reopened by handle) every
+ * inode the guest holds take an fd: lift the open-file limit to 1 Mi where allowed
+ * (CAP_SYS_RESOURCE), else the soft limit to the hard one; once per process (fs_dev_new()
+ * calls it; a caller about to drop its capabilities calls it first). Syscalls: getrlimit,
+ * setrlimit.
+ */
+void fs_raise_nofile(void);
+
+/**
  * fs_dev_free() - stop the workers, close every open handle and the root, free the device.
  */
 void fs_dev_free(struct fs_dev *d);

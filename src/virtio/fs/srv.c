@@ -276,9 +276,7 @@ uint32_t fs_srv_handle(struct fs_srv *s, const struct vq_chain *c, struct fs_scr
 	return r.len;
 }
 
-/* Open files, locks and (where nodes cannot be reopened by handle) every inode the guest holds
- * take an fd, so lift the soft fd limit to the hard one once. Syscalls: getrlimit, setrlimit. */
-static void raise_nofile(void)
+void fs_raise_nofile(void)
 {
 	static bool done;
 	struct rlimit rl;
@@ -348,7 +346,7 @@ struct fs_srv *fs_srv_new(const struct fs_share_config *cfg)
 		close(fd);
 		return NULL;
 	}
-	raise_nofile();
+	fs_raise_nofile();
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
