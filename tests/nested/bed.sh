@@ -29,6 +29,8 @@ SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
 VMM=${SBX_VMM:-$top/build/sbx-vmm}
 QEMU=$(command -v qemu-system-x86_64 || true)
 BUSYBOX=$(command -v busybox || true)
+# shellcheck source=tests/nested/lib.sh
+. "$top/tests/nested/lib.sh"
 
 die() {
 	echo "bed: $*" >&2
@@ -63,23 +65,6 @@ why_not() {
 
 cache_root() {
 	echo "${SBX_NESTED_DIR:-$top/build/nested}"
-}
-
-# Copy binary $1 and the shared libraries it loads into root $2 at the same paths.
-copy_with_libs() {
-	local bin=$1 root=$2 lib
-	mkdir -p "$root$(dirname "$bin")"
-	cp -L "$bin" "$root$bin"
-	for lib in $(ldd "$bin" 2>/dev/null | awk '/=> \//{print $3} /^\t\/.*ld-linux/{print $1}'); do
-		[[ -e $root$lib ]] && continue
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
-}
-
-mkcpio() { # <root dir> <out file>
-	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$2.tmp"
-	mv "$2.tmp" "$2"
 }
 
 L3_CMDLINE="console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 quiet"
@@ -164,10 +149,6 @@ cmd_build() {
 		build_l2 "$k" "$dir/l3.cpio" "$dir/l2.cpio"
 	fi
 	echo "$dir"
-}
-
-host_khz() {
-	awk '/^cpu MHz/{printf "%d", $4 * 1000; exit}' /proc/cpuinfo
 }
 
 cmd_run() {

@@ -29,6 +29,8 @@ SBX_CACHE_DIR=${SBX_CACHE_DIR:-/var/tmp/sbx-test-cache}
 B=${BUILD:-build}
 QEMU=$(command -v qemu-system-x86_64 || true)
 BUSYBOX=$(command -v busybox || true)
+# shellcheck source=tests/nested/lib.sh
+. "$top/tests/nested/lib.sh"
 MKFS=$(command -v mkfs.ext4 || true)
 GDATE=$(command -v date)
 BINS=(sbx sbxd sbx-vmm sbx-vhost)
@@ -79,22 +81,6 @@ why_not() {
 		{ echo "no shell template in $SBX_CACHE_DIR/templates (run: sbx template build shell)"; return; }
 	[[ -n $MKFS ]] || { echo "no mkfs.ext4 (install e2fsprogs)"; return; }
 	command -v python3 >/dev/null || echo "no python3 (needed to name the initramfs)"
-}
-
-copy_with_libs() { # <binary> <root>: the binary and its shared libraries, at the same paths
-	local bin=$1 root=$2 lib
-	mkdir -p "$root$(dirname "$bin")"
-	cp -L "$bin" "$root$bin"
-	for lib in $(ldd "$bin" 2>/dev/null | awk '/=> \//{print $3} /^\t\/.*ld-linux/{print $1}'); do
-		[[ -e $root$lib ]] && continue
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
-}
-
-mkcpio() { # <root dir> <out file>
-	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$2.tmp"
-	mv "$2.tmp" "$2"
 }
 
 build_l2() { # <kernel dir> <out cpio>
@@ -206,10 +192,6 @@ cmd_build() {
 		build_cache "$k" "$name" "$img"
 	fi
 	echo "$d $l2 $img"
-}
-
-host_khz() {
-	awk '/^cpu MHz/{printf "%d", $4 * 1000; exit}' /proc/cpuinfo
 }
 
 # The checks, run by L2's init (busybox sh). Lines: PASS/FAIL/INFO/TIME.
