@@ -179,20 +179,7 @@ cmd_run() {
 	sleep 0.6 # tail's last look at the log
 	kill "$tail_pid" 2>/dev/null || true
 	wait "$tail_pid" 2>/dev/null || true
-	if [[ $rc -eq 124 ]]; then
-		echo "bed: L2 timed out after ${secs}s" >&2
-		return 124
-	fi
-	grep -q '^L2-INIT-OK' "$log" || {
-		echo "bed: L2 never reached its init (qemu status $rc): $(tail -n 3 "$run/qemu.err")" >&2
-		return 3
-	}
-	rc=$(sed -n 's/^L2-SCRIPT-EXIT \([0-9]*\).*/\1/p' "$log" | tail -n 1)
-	[[ -n $rc ]] || {
-		echo "bed: L2's script did not finish" >&2
-		return 3
-	}
-	return "$rc"
+	l2_outcome bed "$rc" "$log" "$run/qemu.err" "$secs"
 }
 
 case ${1:-} in

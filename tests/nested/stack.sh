@@ -365,20 +365,7 @@ cmd_run() {
 	sleep 0.6 # tail's last look at the log
 	kill "$tail_pid" 2>/dev/null || true
 	wait "$tail_pid" 2>/dev/null || true
-	if [[ $rc -eq 124 ]]; then
-		echo "stack: L2 timed out after ${secs}s" >&2
-		return 124
-	fi
-	grep -q '^L2-INIT-OK' "$log" || {
-		echo "stack: L2 never reached its init (qemu status $rc): $(tail -n 3 "$run/qemu.err")" >&2
-		return 3
-	}
-	rc=$(tr -d '\r' <"$log" | sed -n 's/^L2-SCRIPT-EXIT \([0-9]*\).*/\1/p' | tail -n 1)
-	[[ -n $rc ]] || {
-		echo "stack: L2's script did not finish" >&2
-		return 3
-	}
-	return "$rc"
+	l2_outcome stack "$rc" "$log" "$run/qemu.err" "$secs"
 }
 
 case ${1:-} in
